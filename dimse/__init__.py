@@ -1,0 +1,4 @@
+"""The DICOM service process (pynetdicom) over the RIS domain.
+
+It imports ``ris``; nothing in ``ris`` imports it.
+"""

@@ -1,0 +1,1 @@
+"""The RIS: scheduling and workflow for a radiology department."""

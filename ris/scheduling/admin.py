@@ -1,0 +1,226 @@
+"""The admin: reference data, and a scheduler's view of orders and the day's steps."""
+
+import nested_admin
+from django.contrib import admin
+
+from ris.scheduling.models import (
+    Order,
+    OtherPatientID,
+    Patient,
+    ProcedureCode,
+    ProtocolCode,
+    RequestedProcedure,
+    ScheduledProcedureStep,
+    Station,
+)
+
+
+@admin.register(ProtocolCode)
+class ProtocolCodeAdmin(admin.ModelAdmin):
+    list_display = ["code_meaning", "code_value", "coding_scheme_designator", "active"]
+    list_filter = ["active", "coding_scheme_designator"]
+    search_fields = ["code_value", "code_meaning"]
+
+
+@admin.register(ProcedureCode)
+class ProcedureCodeAdmin(admin.ModelAdmin):
+    list_display = [
+        "code_meaning",
+        "code_value",
+        "coding_scheme_designator",
+        "default_modality",
+        "default_duration",
+        "active",
+    ]
+    list_filter = ["active", "default_modality", "coding_scheme_designator"]
+    search_fields = ["code_value", "code_meaning"]
+    filter_horizontal = ["default_protocol_codes"]
+
+
+@admin.register(Station)
+class StationAdmin(admin.ModelAdmin):
+    list_display = ["ae_title", "name", "modality", "location", "active"]
+    list_filter = ["active", "modality"]
+    search_fields = ["ae_title", "name", "location"]
+
+
+class OtherPatientIDInline(admin.TabularInline):
+    model = OtherPatientID
+    extra = 0
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["patient_id", "issuer_of_patient_id", "name_display", "birth_date", "sex"]
+    list_filter = ["sex", "issuer_of_patient_id"]
+    search_fields = [
+        "patient_id",
+        "family_name",
+        "given_name",
+        "name_ideographic",
+        "name_phonetic",
+        "other_ids__other_patient_id",
+    ]
+    show_full_result_count = False
+    inlines = [OtherPatientIDInline]
+    fieldsets = [
+        (None, {"fields": [("patient_id", "issuer_of_patient_id")]}),
+        (
+            "Patient's Name (0010,0010)",
+            {
+                "fields": [
+                    ("family_name", "given_name", "middle_name"),
+                    ("name_prefix", "name_suffix"),
+                    ("name_ideographic", "name_phonetic"),
+                ]
+            },
+        ),
+        ("Demographics", {"fields": [("birth_date", "sex"), ("weight_kg", "size_m")]}),
+        ("Medical", {"fields": ["medical_alerts", "allergies", "pregnancy_status"]}),
+    ]
+
+    @admin.display(description="name", ordering="family_name")
+    def name_display(self, patient):
+        return str(patient.name)
+
+
+class ScheduledStepInline(nested_admin.NestedTabularInline):
+    model = ScheduledProcedureStep
+    extra = 0
+    min_num = 1
+    fields = [
+        "sps_id",
+        "start",
+        "expected_duration",
+        "station",
+        "modality",
+        "description",
+        "performing_physician_name",
+        "status",
+    ]
+    autocomplete_fields = ["station"]
+
+
+class RequestedProcedureInline(nested_admin.NestedStackedInline):
+    model = RequestedProcedure
+    extra = 0
+    min_num = 1
+    fields = [
+        ("procedure_code", "priority"),
+        ("requested_procedure_id", "description"),
+        "study_instance_uid",
+    ]
+    readonly_fields = ["study_instance_uid"]
+    autocomplete_fields = ["procedure_code"]
+    inlines = [ScheduledStepInline]
+
+
+@admin.register(Order)
+class OrderAdmin(nested_admin.NestedModelAdmin):
+    list_display = ["accession_number", "patient", "priority", "status", "created_at"]
+    list_filter = ["status", "priority", "created_at"]
+    list_select_related = ["patient"]
+    search_fields = [
+        "accession_number",
+        "placer_order_number",
+        "filler_order_number",
+        "patient__patient_id",
+        "patient__family_name",
+    ]
+    show_full_result_count = False
+    autocomplete_fields = ["patient"]
+    inlines = [RequestedProcedureInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "patient",
+                    ("accession_number", "issuer_of_accession_number"),
+                    ("priority", "status"),
+                    "reason_for_request",
+                ]
+            },
+        ),
+        (
+            "Placer and filler",
+            {
+                "fields": [
+                    ("placer_order_number", "placer_issuer"),
+                    ("filler_order_number", "filler_issuer"),
+                ]
+            },
+        ),
+        (
+            "Physicians and visit",
+            {
+                "fields": [
+                    ("referring_physician_name", "requesting_physician"),
+                    "requesting_service",
+                    ("admission_id", "current_patient_location"),
+                    "comments",
+                ]
+            },
+        ),
+    ]
+
+
+@admin.register(ScheduledProcedureStep)
+class ScheduledProcedureStepAdmin(admin.ModelAdmin):
+    list_display = [
+        "start",
+        "scheduled_station_ae_title",
+        "modality",
+        "patient_name",
+        "patient_id",
+        "accession_number",
+        "description",
+        "status",
+    ]
+    list_filter = [
+        ("start", admin.DateFieldListFilter),
+        "modality",
+        "scheduled_station_ae_title",
+        "status",
+    ]
+    list_select_related = ["requested_procedure__order__patient"]
+    search_fields = [
+        "=sps_id",
+        "=requested_procedure__order__accession_number",
+        "=requested_procedure__order__patient__patient_id",
+        "requested_procedure__order__patient__family_name",
+        "requested_procedure__order__patient__given_name",
+    ]
+    date_hierarchy = "start"
+    show_full_result_count = False
+    list_per_page = 50
+    raw_id_fields = ["requested_procedure"]
+    autocomplete_fields = ["station"]
+    filter_horizontal = ["protocol_codes"]
+
+    @admin.display(
+        description="patient", ordering="requested_procedure__order__patient__family_name"
+    )
+    def patient_name(self, step):
+        return step.requested_procedure.order.patient.name.readable()
+
+    @admin.display(description="patient ID")
+    def patient_id(self, step):
+        return step.requested_procedure.order.patient.patient_id
+
+    @admin.display(description="accession", ordering="requested_procedure__order__accession_number")
+    def accession_number(self, step):
+        return step.requested_procedure.order.accession_number
+
+
+@admin.register(RequestedProcedure)
+class RequestedProcedureAdmin(admin.ModelAdmin):
+    """For lookups by Study Instance UID; procedures are edited under their order."""
+
+    list_display = ["requested_procedure_id", "description", "study_instance_uid", "order"]
+    list_select_related = ["order__patient"]
+    search_fields = ["=study_instance_uid", "=requested_procedure_id", "=order__accession_number"]
+    show_full_result_count = False
+    readonly_fields = ["study_instance_uid"]
+    raw_id_fields = ["order"]
+    autocomplete_fields = ["procedure_code"]

@@ -1,0 +1,268 @@
+"""Orders and what they schedule: PS3.3 C.4.10-11 (Scheduled Procedure Step,
+Requested Procedure) and the Imaging Service Request module."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+
+from ris.dicom.fields import ae_field, cs_field, lo_field, pn_field, sh_field, uid_field
+from ris.dicom.uids import new_uid
+from ris.scheduling.models.catalog import Modality, ProcedureCode, ProtocolCode, Station
+from ris.scheduling.models.identifiers import next_identifiers
+from ris.scheduling.models.patients import Patient
+
+
+class Priority(models.TextChoices):
+    """Requested Procedure Priority (0040,1003), PS3.3 C.4.11."""
+
+    STAT = "STAT", "Stat"
+    HIGH = "HIGH", "High"
+    ROUTINE = "ROUTINE", "Routine"
+    MEDIUM = "MEDIUM", "Medium"
+    LOW = "LOW", "Low"
+
+
+class OrderStatus(models.TextChoices):
+    """Where an order stands, as the HIS is told (not a DICOM attribute)."""
+
+    SCHEDULED = "SCHEDULED", "Scheduled"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    COMPLETED = "COMPLETED", "Completed"
+    DISCONTINUED = "DISCONTINUED", "Discontinued"
+    CANCELED = "CANCELED", "Canceled"
+
+
+class StepStatus(models.TextChoices):
+    """Scheduled Procedure Step Status (0040,0020).
+
+    SCHEDULED to DEPARTED are the defined terms of PS3.3 C.4.10; COMPLETED,
+    DISCONTINUED and CANCELED are the RIS's own, for steps that are done with.
+    """
+
+    SCHEDULED = "SCHEDULED", "Scheduled"
+    ARRIVED = "ARRIVED", "Arrived"
+    READY = "READY", "Ready"
+    STARTED = "STARTED", "Started"
+    DEPARTED = "DEPARTED", "Departed"
+    COMPLETED = "COMPLETED", "Completed"
+    DISCONTINUED = "DISCONTINUED", "Discontinued"
+    CANCELED = "CANCELED", "Canceled"
+
+
+def default_accession_issuer() -> str:
+    return settings.RIS_ACCESSION_ISSUER
+
+
+class Order(models.Model):
+    """An imaging service request, known to everyone by its Accession Number (0008,0050)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="orders")
+    accession_number = sh_field(
+        "Accession Number (0008,0050)", blank=True, help_text="Left empty, the RIS assigns one."
+    )
+    issuer_of_accession_number = lo_field(
+        "Issuer of Accession Number (0008,0051)", blank=True, default=default_accession_issuer
+    )
+    placer_order_number = lo_field("Placer Order Number (0040,2016)", blank=True)
+    placer_issuer = lo_field("Order Placer Identifier (0040,0026)", blank=True)
+    filler_order_number = lo_field("Filler Order Number (0040,2017)", blank=True)
+    filler_issuer = lo_field("Order Filler Identifier (0040,0027)", blank=True)
+    referring_physician_name = pn_field("Referring Physician's Name (0008,0090)", blank=True)
+    requesting_physician = pn_field("Requesting Physician (0032,1032)", blank=True)
+    requesting_service = lo_field("Requesting Service (0032,1033)", blank=True)
+    reason_for_request = lo_field("Reason for the Requested Procedure (0040,1002)", blank=True)
+    priority = cs_field("priority", choices=Priority.choices, default=Priority.ROUTINE)
+    status = cs_field("status", choices=OrderStatus.choices, default=OrderStatus.SCHEDULED)
+    admission_id = lo_field("Admission ID (0038,0010)", blank=True)
+    current_patient_location = lo_field("Current Patient Location (0038,0300)", blank=True)
+    comments = models.TextField("Imaging Service Request Comments (0040,2400)", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["accession_number", "issuer_of_accession_number"],
+                name="unique_accession_number_per_issuer",
+            ),
+            # A placer order number identifies one order within its placer.
+            models.UniqueConstraint(
+                fields=["placer_order_number", "placer_issuer"],
+                condition=~models.Q(placer_order_number=""),
+                name="unique_placer_order_number_per_issuer",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self):
+        return f"{self.accession_number} - {self.patient}"
+
+    def save(self, *args, **kwargs):
+        if not self.accession_number:
+            [self.accession_number] = next_identifiers("accession")
+        super().save(*args, **kwargs)
+
+
+class RequestedProcedure(models.Model):
+    """A procedure an order asks for; the study it produces has its Study Instance UID."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="requested_procedures")
+    requested_procedure_id = sh_field(
+        "Requested Procedure ID (0040,1001)",
+        blank=True,
+        help_text="Left empty, the RIS assigns one.",
+    )
+    procedure_code = models.ForeignKey(
+        ProcedureCode,
+        on_delete=models.PROTECT,
+        related_name="requested_procedures",
+        verbose_name="Requested Procedure Code (0032,1064)",
+    )
+    description = lo_field(
+        "Requested Procedure Description (0032,1060)",
+        blank=True,
+        help_text="Left empty, the code meaning of the procedure.",
+    )
+    study_instance_uid = uid_field("Study Instance UID (0020,000D)", unique=True, default=new_uid)
+    priority = cs_field(
+        "Requested Procedure Priority (0040,1003)",
+        choices=Priority.choices,
+        default=Priority.ROUTINE,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "requested_procedure_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "requested_procedure_id"],
+                name="unique_requested_procedure_id_per_order",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.requested_procedure_id} {self.description}"
+
+    def save(self, *args, **kwargs):
+        if not self.requested_procedure_id:
+            [self.requested_procedure_id] = next_identifiers("requested_procedure")
+        if not self.description:
+            self.description = self.procedure_code.code_meaning
+        super().save(*args, **kwargs)
+
+
+class ScheduledProcedureStep(models.Model):
+    """One step of a requested procedure, to be done on one station at one time.
+
+    Each is one Modality Worklist item (PS3.4 K.6). The station's AE title, name
+    and room are copied in when the step is booked: the worklist and the MPPS that
+    follows refer to what was scheduled, even if the station is later renamed.
+    """
+
+    requested_procedure = models.ForeignKey(
+        RequestedProcedure, on_delete=models.CASCADE, related_name="scheduled_steps"
+    )
+    sps_id = sh_field(
+        "Scheduled Procedure Step ID (0040,0009)",
+        blank=True,
+        help_text="Left empty, the RIS assigns one.",
+    )
+    modality = cs_field(
+        "Modality (0008,0060)",
+        choices=Modality.choices,
+        blank=True,
+        help_text="Left empty, the station's or the procedure's modality.",
+    )
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.PROTECT,
+        related_name="scheduled_steps",
+        null=True,
+        blank=True,
+    )
+    scheduled_station_ae_title = ae_field("Scheduled Station AE Title (0040,0001)", blank=True)
+    scheduled_station_name = sh_field("Scheduled Station Name (0040,0010)", blank=True)
+    location = sh_field("Scheduled Procedure Step Location (0040,0011)", blank=True)
+    start = models.DateTimeField(
+        "start (Scheduled Procedure Step Start Date/Time (0040,0002)/(0040,0003))"
+    )
+    expected_duration = models.DurationField(
+        blank=True, help_text="Left empty, the procedure's usual duration."
+    )
+    performing_physician_name = pn_field(
+        "Scheduled Performing Physician's Name (0040,0006)", blank=True
+    )
+    description = lo_field(
+        "Scheduled Procedure Step Description (0040,0007)",
+        blank=True,
+        help_text="Left empty, the requested procedure's description.",
+    )
+    protocol_codes = models.ManyToManyField(
+        ProtocolCode,
+        blank=True,
+        related_name="scheduled_steps",
+        verbose_name="Scheduled Protocol Code Sequence (0040,0008)",
+    )
+    pre_medication = lo_field("Pre-Medication (0040,0012)", blank=True)
+    requested_contrast_agent = lo_field("Requested Contrast Agent (0032,1070)", blank=True)
+    comments = models.TextField("Comments on the Scheduled Procedure Step (0040,0400)", blank=True)
+    status = cs_field(
+        "Scheduled Procedure Step Status (0040,0020)",
+        choices=StepStatus.choices,
+        default=StepStatus.SCHEDULED,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "scheduled procedure step"
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_procedure", "sps_id"], name="unique_sps_id_per_procedure"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expected_duration__gt=timedelta(0)),
+                name="sps_duration_positive",
+            ),
+        ]
+        # The keys a modality's worklist query filters by (PS3.4 K.6-1):
+        # its own AE title or modality, and a date range.
+        indexes = [
+            models.Index(fields=["scheduled_station_ae_title", "start"]),
+            models.Index(fields=["modality", "start"]),
+            models.Index(fields=["start"]),
+            models.Index(fields=["status", "start"]),
+        ]
+
+    def __str__(self):
+        return f"{self.sps_id} {self.description} at {self.start:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self.sps_id:
+            [self.sps_id] = next_identifiers("scheduled_step")
+        self.fill_defaults()
+        super().save(*args, **kwargs)
+
+    def fill_defaults(self) -> None:
+        """Take what was left empty from the station, procedure code and procedure."""
+        procedure = self.requested_procedure
+        if self.station is not None and not self.scheduled_station_ae_title:
+            self.scheduled_station_ae_title = self.station.ae_title
+            self.scheduled_station_name = self.scheduled_station_name or self.station.name
+            self.location = self.location or self.station.location
+        if not self.modality:
+            self.modality = (
+                self.station.modality if self.station else procedure.procedure_code.default_modality
+            )
+        if not self.expected_duration:
+            self.expected_duration = procedure.procedure_code.default_duration
+        if not self.description:
+            self.description = procedure.description or procedure.procedure_code.code_meaning
+
+    @property
+    def end(self):
+        return self.start + self.expected_duration

@@ -1,0 +1,154 @@
+"""Settings for the RIS, read from the environment (12-factor).
+
+Every setting a site changes comes from an environment variable; the defaults
+give a working development setup on an embedded SQLite database under var/.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+VAR_DIR = Path(env.str("RIS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# The development key is public: it may sign nothing that matters, so the
+# service refuses to start with it unless DEBUG is on.
+DEVELOPMENT_SECRET_KEY = "django-insecure-ris-development-key-do-not-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set SECRET_KEY to a long random value, "
+        "or set DEBUG=1 for a development run."
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "nested_admin",
+    "ris.scheduling.apps.SchedulingConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ris.urls"
+WSGI_APPLICATION = "ris.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_environment() -> dict:
+    """DATABASE_URL, or an SQLite file under var/ created on first use."""
+    default_url = f"sqlite:///{VAR_DIR / 'ris.sqlite3'}"
+    url = env.str("DATABASE_URL", default=default_url)
+    if url == default_url:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    database = env.db_url_config(url)
+    database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    database["CONN_HEALTH_CHECKS"] = True
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # The web process and the DICOM service share one SQLite file: WAL lets
+        # readers run beside a writer, IMMEDIATE transactions take the write lock
+        # up front (no deadlock upgrading a read lock), and the timeout makes a
+        # second writer wait instead of failing with "database is locked".
+        database.setdefault("OPTIONS", {}).update(
+            {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            }
+        )
+    return database
+
+
+DATABASES = {"default": _database_from_environment()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+# DICOM dates and times (worklist, MPPS) are local to the department: this is
+# the zone they are read and written in. Storage is always UTC.
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # pynetdicom logs every PDU at INFO; an operator wants our summary lines.
+        "pynetdicom": {"level": env.str("PYNETDICOM_LOG_LEVEL", default="WARNING")},
+    },
+}
+
+# --- The RIS and its DICOM service -----------------------------------------
+
+# Our own application entity title and port (PS3.8: AE title, 16 characters).
+RIS_AE_TITLE = env.str("RIS_AE_TITLE", default="RIS")
+RIS_DIMSE_PORT = env.int("RIS_DIMSE_PORT", default=11112)
+
+# Root for the UIDs the RIS makes (Study Instance UIDs, ...). Empty: pydicom's
+# registered root. A site with its own root (ISO OID) sets it here, ending in ".".
+RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="")
+
+# Accession numbers are made by the RIS (IHE: the Order Filler assigns them);
+# their issuer goes into Issuer of Accession Number Sequence (0008,0051).
+RIS_ACCESSION_PREFIX = env.str("RIS_ACCESSION_PREFIX", default="A")
+RIS_ACCESSION_ISSUER = env.str("RIS_ACCESSION_ISSUER", default="RIS")
