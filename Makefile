@@ -26,6 +26,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: export DEBUG ?= 1
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_setup
 	@echo "Web UI and admin: http://$(HOST):$(WEB_PORT)/admin/"
 	$(BIN)/python manage.py runserver $(HOST):$(WEB_PORT)

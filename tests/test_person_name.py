@@ -42,7 +42,7 @@ def test_all_three_forms_round_trip():
 
 
 def test_trailing_empty_components_and_groups_are_left_out():
-    """"Smith^John^^^==" and "Smith^John" are the same name; the short form is written."""
+    """ "Smith^John^^^==" and "Smith^John" are the same name; the short form is written."""
     assert str(PersonName.parse("Smith^John^^^==")) == "Smith^John"
     assert str(PersonName("Weber", prefix="Dr.")) == "Weber^^^Dr."
     assert str(PersonName(ideographic="山田^太郎")) == "=山田^太郎"
