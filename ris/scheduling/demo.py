@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ris.dicom.person_name import PersonName
+from ris.dicom.uids import new_uid
+from ris.scheduling.bulk import insert_rows, row_defaults
 from ris.scheduling.models import (
     Modality,
     Order,
@@ -133,7 +135,6 @@ ALLERGIES = ["", "", "", "", "", "Iodinated contrast media", "Latex"]
 WORKDAY_START = time(7, 30)
 WORKDAY_END = time(20, 0)
 CHUNK = 10000  # procedures written per round of bulk inserts
-BATCH = 5000  # rows per INSERT
 PATIENT_ISSUER = "DEMO"
 
 
@@ -235,30 +236,39 @@ def _seed_chunk(size, rng, codes, stations_by_modality, protocols, calendar, rep
     while left:
         per_order.append(min(rng.choice([1, 1, 1, 2, 2, 3]), left))
         left -= per_order[-1]
-    patients = _new_patients(rng, count=max(1, len(per_order) * 2 // 3))
-    orders = _new_orders(rng, patients, count=len(per_order))
-    planned = []  # (order, code) for each requested procedure
-    for order, count in zip(orders, per_order, strict=True):
-        planned.extend((order, rng.choice(codes)) for _ in range(count))
-    requested = _new_requested_procedures(planned)
-    steps = _new_steps(rng, requested, stations_by_modality, calendar, report)
-    links = [
-        ScheduledProcedureStep.protocol_codes.through(
-            scheduledprocedurestep_id=step.pk, protocolcode_id=protocol.pk
-        )
-        for step in steps
-        for protocol in protocols[step.requested_procedure.procedure_code_id]
-    ]
-    ScheduledProcedureStep.protocol_codes.through.objects.bulk_create(links, batch_size=BATCH)
-    report.patients += len(patients)
+    patient_keys = _new_patients(rng, count=max(1, len(per_order) * 2 // 3))
+    orders = _new_orders(rng, patient_keys, count=len(per_order))
+    planned = []  # (order key, priority, code) for each requested procedure
+    for (order_key, priority), count in zip(orders, per_order, strict=True):
+        planned.extend((order_key, priority, rng.choice(codes)) for _ in range(count))
+    procedure_keys = _new_requested_procedures(planned)
+    codes_of_procedures = [code for _, _, code in planned]
+    step_keys = _new_steps(
+        rng,
+        zip(procedure_keys, codes_of_procedures, strict=True),
+        stations_by_modality,
+        calendar,
+        report,
+    )
+    link = ScheduledProcedureStep.protocol_codes.through
+    insert_rows(
+        link,
+        [
+            {"scheduledprocedurestep_id": step_key, "protocolcode_id": protocol.pk}
+            for step_key, code in zip(step_keys, codes_of_procedures, strict=True)
+            for protocol in protocols[code.pk]
+        ],
+    )
+    report.patients += len(patient_keys)
     report.orders += len(orders)
-    report.requested_procedures += len(requested)
-    report.scheduled_steps += len(steps)
+    report.requested_procedures += len(procedure_keys)
+    report.scheduled_steps += len(step_keys)
 
 
-def _new_patients(rng: random.Random, count: int) -> list[Patient]:
+def _new_patients(rng: random.Random, count: int) -> list[int]:
     today = timezone.localdate()
-    patients = []
+    defaults = row_defaults(Patient)
+    rows = []
     for patient_id in next_identifiers("patient", count):
         if rng.random() < 0.1:
             name, sex = rng.choice(JAPANESE_NAMES)
@@ -267,82 +277,95 @@ def _new_patients(rng: random.Random, count: int) -> list[Patient]:
             name = PersonName(rng.choice(FAMILY_NAMES), given)
         birth_date = today - timedelta(days=rng.randint(2 * 365, 95 * 365))
         age = (today - birth_date).days // 365
-        patient = Patient(
-            patient_id=patient_id,
-            issuer_of_patient_id=PATIENT_ISSUER,
-            birth_date=birth_date,
-            sex=sex,
-            medical_alerts=rng.choice(MEDICAL_ALERTS),
-            allergies=rng.choice(ALLERGIES),
-            weight_kg=Decimal(rng.randint(45, 120)) if age >= 16 else None,
-        )
-        patient.name = name
+        pregnancy = None
         if sex == Sex.FEMALE and 14 <= age <= 50:
-            patient.pregnancy_status = rng.choice(
-                [PregnancyStatus.NOT_PREGNANT, PregnancyStatus.UNKNOWN]
-            )
-        patients.append(patient)
-    return Patient.objects.bulk_create(patients, batch_size=BATCH)
+            pregnancy = rng.choice([PregnancyStatus.NOT_PREGNANT, PregnancyStatus.UNKNOWN])
+        rows.append(
+            {
+                **defaults,
+                "patient_id": patient_id,
+                "issuer_of_patient_id": PATIENT_ISSUER,
+                "family_name": name.family,
+                "given_name": name.given,
+                "name_ideographic": name.ideographic,
+                "name_phonetic": name.phonetic,
+                "birth_date": birth_date,
+                "sex": sex,
+                "medical_alerts": rng.choice(MEDICAL_ALERTS),
+                "allergies": rng.choice(ALLERGIES),
+                "pregnancy_status": pregnancy,
+                "weight_kg": Decimal(rng.randint(45, 120)) if age >= 16 else None,
+            }
+        )
+    return insert_rows(Patient, rows)
 
 
-def _new_orders(rng: random.Random, patients: list[Patient], count: int) -> list[Order]:
-    orders = [
-        Order(
-            patient=rng.choice(patients),
-            accession_number=accession,
-            placer_order_number=f"HIS{accession[-8:]}",
-            placer_issuer="DEMO-HIS",
-            referring_physician_name=rng.choice(PHYSICIANS),
-            requesting_physician=rng.choice(PHYSICIANS),
-            reason_for_request=rng.choice(REASONS),
-            priority=rng.choices(
+def _new_orders(rng: random.Random, patient_keys: list[int], count: int):
+    """New orders as (key, priority)."""
+    defaults = row_defaults(Order)
+    rows = [
+        {
+            **defaults,
+            "patient_id": rng.choice(patient_keys),
+            "accession_number": accession,
+            "placer_order_number": f"HIS{accession[-8:]}",
+            "placer_issuer": "DEMO-HIS",
+            "referring_physician_name": rng.choice(PHYSICIANS),
+            "requesting_physician": rng.choice(PHYSICIANS),
+            "reason_for_request": rng.choice(REASONS),
+            "priority": rng.choices(
                 [Priority.ROUTINE, Priority.HIGH, Priority.STAT], weights=[90, 8, 2]
             )[0],
-        )
+        }
         for accession in next_identifiers("accession", count)
     ]
-    return Order.objects.bulk_create(orders, batch_size=BATCH)
+    keys = insert_rows(Order, rows)
+    return [(key, row["priority"]) for key, row in zip(keys, rows, strict=True)]
 
 
-def _new_requested_procedures(planned) -> list[RequestedProcedure]:
-    requested = [
-        RequestedProcedure(
-            order=order,
-            requested_procedure_id=rp_id,
-            procedure_code=code,
-            description=code.code_meaning,
-            priority=order.priority,
-        )
-        for (order, code), rp_id in zip(
-            planned, next_identifiers("requested_procedure", len(planned)), strict=True
-        )
+def _new_requested_procedures(planned) -> list[int]:
+    defaults = row_defaults(RequestedProcedure)
+    identifiers = next_identifiers("requested_procedure", len(planned))
+    rows = [
+        {
+            **defaults,
+            "order_id": order_key,
+            "requested_procedure_id": rp_id,
+            "procedure_code_id": code.pk,
+            "description": code.code_meaning,
+            "study_instance_uid": new_uid(),
+            "priority": priority,
+        }
+        for (order_key, priority, code), rp_id in zip(planned, identifiers, strict=True)
     ]
-    return RequestedProcedure.objects.bulk_create(requested, batch_size=BATCH)
+    return insert_rows(RequestedProcedure, rows)
 
 
-def _new_steps(rng, requested, stations_by_modality, calendar, report):
-    steps = []
-    for procedure, sps_id in zip(
-        requested, next_identifiers("scheduled_step", len(requested)), strict=True
-    ):
-        code = procedure.procedure_code
+def _new_steps(rng, procedures, stations_by_modality, calendar, report) -> list[int]:
+    """One step for each (requested procedure key, procedure code)."""
+    defaults = row_defaults(ScheduledProcedureStep)
+    rows = []
+    for procedure_key, code in procedures:
         station = rng.choice(stations_by_modality[code.default_modality])
         day = calendar.first_day + timedelta(days=rng.randrange(calendar.days))
         start, overbooked = calendar.book(station, day, code.default_duration)
         report.overbooked_steps += overbooked
-        steps.append(
-            ScheduledProcedureStep(
-                requested_procedure=procedure,
-                sps_id=sps_id,
-                modality=code.default_modality,
-                station=station,
-                scheduled_station_ae_title=station.ae_title,
-                scheduled_station_name=station.name,
-                location=station.location,
-                start=start,
-                expected_duration=code.default_duration,
-                description=code.code_meaning,
-                performing_physician_name=rng.choice([*PHYSICIANS, "", ""]),
-            )
+        rows.append(
+            {
+                **defaults,
+                "requested_procedure_id": procedure_key,
+                "modality": code.default_modality,
+                "station_id": station.pk,
+                "scheduled_station_ae_title": station.ae_title,
+                "scheduled_station_name": station.name,
+                "location": station.location,
+                "start": start,
+                "expected_duration": code.default_duration,
+                "description": code.code_meaning,
+                "performing_physician_name": rng.choice([*PHYSICIANS, "", ""]),
+            }
         )
-    return ScheduledProcedureStep.objects.bulk_create(steps, batch_size=BATCH)
+    identifiers = next_identifiers("scheduled_step", len(rows))
+    for row, sps_id in zip(rows, identifiers, strict=True):
+        row["sps_id"] = sps_id
+    return insert_rows(ScheduledProcedureStep, rows)
