@@ -5,6 +5,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = "RIS administration"
 admin.site.site_title = "RIS"
 admin.site.index_title = "Schedule and reference data"
+# The schedule needs the width more than the app list does.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

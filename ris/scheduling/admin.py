@@ -1,7 +1,10 @@
 """The admin: reference data, and a scheduler's view of orders and the day's steps."""
 
+from datetime import datetime, time, timedelta
+
 import nested_admin
 from django.contrib import admin
+from django.utils import timezone
 
 from ris.scheduling.models import (
     Order,
@@ -88,12 +91,12 @@ class ScheduledStepInline(nested_admin.NestedTabularInline):
     model = ScheduledProcedureStep
     extra = 0
     min_num = 1
+    # Modality, station name and room come from the station when left empty.
     fields = [
         "sps_id",
         "start",
         "expected_duration",
         "station",
-        "modality",
         "description",
         "performing_physician_name",
         "status",
@@ -165,12 +168,37 @@ class OrderAdmin(nested_admin.NestedModelAdmin):
     ]
 
 
+class ScheduleDayFilter(admin.SimpleListFilter):
+    """Days as a scheduler counts them: today first, then ahead, then back."""
+
+    title = "day"
+    parameter_name = "day"
+    DAYS = {"today": (0, 1), "tomorrow": (1, 1), "next7": (0, 7), "yesterday": (-1, 1)}
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("tomorrow", "Tomorrow"),
+            ("next7", "Next 7 days"),
+            ("yesterday", "Yesterday"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.DAYS:
+            return queryset
+        offset, days = self.DAYS[self.value()]
+        midnight = timezone.make_aware(
+            datetime.combine(timezone.localdate() + timedelta(days=offset), time())
+        )
+        return queryset.filter(start__gte=midnight, start__lt=midnight + timedelta(days=days))
+
+
 @admin.register(ScheduledProcedureStep)
 class ScheduledProcedureStepAdmin(admin.ModelAdmin):
     list_display = [
         "start",
         "scheduled_station_ae_title",
-        "modality",
+        "modality_code",
         "patient_name",
         "patient_id",
         "accession_number",
@@ -178,7 +206,7 @@ class ScheduledProcedureStepAdmin(admin.ModelAdmin):
         "status",
     ]
     list_filter = [
-        ("start", admin.DateFieldListFilter),
+        ScheduleDayFilter,
         "modality",
         "scheduled_station_ae_title",
         "status",
@@ -197,6 +225,10 @@ class ScheduledProcedureStepAdmin(admin.ModelAdmin):
     raw_id_fields = ["requested_procedure"]
     autocomplete_fields = ["station"]
     filter_horizontal = ["protocol_codes"]
+
+    @admin.display(description="modality", ordering="modality")
+    def modality_code(self, step):
+        return step.modality
 
     @admin.display(
         description="patient", ordering="requested_procedure__order__patient__family_name"

@@ -35,10 +35,10 @@ class Modality(models.TextChoices):
 class CodedConcept(models.Model):
     """A code from a coding scheme: the Code Sequence Macro (PS3.3 Table 8.8-1)."""
 
-    code_value = sh_field("Code Value (0008,0100)")
-    coding_scheme_designator = sh_field("Coding Scheme Designator (0008,0102)")
-    coding_scheme_version = sh_field("Coding Scheme Version (0008,0103)", blank=True)
-    code_meaning = lo_field("Code Meaning (0008,0104)")
+    code_value = sh_field("Code Value", dicom="0008,0100")
+    coding_scheme_designator = sh_field("Coding Scheme Designator", dicom="0008,0102")
+    coding_scheme_version = sh_field("Coding Scheme Version", dicom="0008,0103", blank=True)
+    code_meaning = lo_field("Code Meaning", dicom="0008,0104")
     active = models.BooleanField(default=True, help_text="Inactive codes cannot be booked.")
 
     class Meta:
@@ -87,10 +87,10 @@ class ProcedureCode(CodedConcept):
 class Station(models.Model):
     """A place where exams are performed: a modality with its AE title, in a room."""
 
-    ae_title = ae_field("Scheduled Station AE Title (0040,0001)", unique=True)
-    name = sh_field("Scheduled Station Name (0040,0010)")
+    ae_title = ae_field("AE title", dicom="0040,0001", unique=True)
+    name = sh_field("station name", dicom="0040,0010")
     modality = cs_field("modality", choices=Modality.choices)
-    location = sh_field("room (Scheduled Procedure Step Location (0040,0011))", blank=True)
+    location = sh_field("room", dicom="0040,0011", blank=True)
     description = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True, help_text="Inactive stations cannot be booked.")
 

@@ -6,7 +6,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 
-from ris.dicom.fields import ae_field, cs_field, lo_field, pn_field, sh_field, uid_field
+from ris.dicom.fields import (
+    ae_field,
+    cs_field,
+    dicom_help,
+    lo_field,
+    pn_field,
+    sh_field,
+    uid_field,
+)
 from ris.dicom.uids import new_uid
 from ris.scheduling.models.catalog import Modality, ProcedureCode, ProtocolCode, Station
 from ris.scheduling.models.identifiers import next_identifiers
@@ -59,24 +67,34 @@ class Order(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="orders")
     accession_number = sh_field(
-        "Accession Number (0008,0050)", blank=True, help_text="Left empty, the RIS assigns one."
+        "Accession Number",
+        dicom="0008,0050",
+        blank=True,
+        help_text="Left empty, the RIS assigns one.",
     )
     issuer_of_accession_number = lo_field(
-        "Issuer of Accession Number (0008,0051)", blank=True, default=default_accession_issuer
+        "Issuer of Accession Number",
+        dicom="0008,0051",
+        blank=True,
+        default=default_accession_issuer,
     )
-    placer_order_number = lo_field("Placer Order Number (0040,2016)", blank=True)
-    placer_issuer = lo_field("Order Placer Identifier (0040,0026)", blank=True)
-    filler_order_number = lo_field("Filler Order Number (0040,2017)", blank=True)
-    filler_issuer = lo_field("Order Filler Identifier (0040,0027)", blank=True)
-    referring_physician_name = pn_field("Referring Physician's Name (0008,0090)", blank=True)
-    requesting_physician = pn_field("Requesting Physician (0032,1032)", blank=True)
-    requesting_service = lo_field("Requesting Service (0032,1033)", blank=True)
-    reason_for_request = lo_field("Reason for the Requested Procedure (0040,1002)", blank=True)
+    placer_order_number = lo_field("Placer Order Number", dicom="0040,2016", blank=True)
+    placer_issuer = lo_field("Order Placer Identifier", dicom="0040,0026", blank=True)
+    filler_order_number = lo_field("Filler Order Number", dicom="0040,2017", blank=True)
+    filler_issuer = lo_field("Order Filler Identifier", dicom="0040,0027", blank=True)
+    referring_physician_name = pn_field("Referring Physician's Name", dicom="0008,0090", blank=True)
+    requesting_physician = pn_field("Requesting Physician", dicom="0032,1032", blank=True)
+    requesting_service = lo_field("Requesting Service", dicom="0032,1033", blank=True)
+    reason_for_request = lo_field(
+        "Reason for the Requested Procedure", dicom="0040,1002", blank=True
+    )
     priority = cs_field("priority", choices=Priority.choices, default=Priority.ROUTINE)
     status = cs_field("status", choices=OrderStatus.choices, default=OrderStatus.SCHEDULED)
-    admission_id = lo_field("Admission ID (0038,0010)", blank=True)
-    current_patient_location = lo_field("Current Patient Location (0038,0300)", blank=True)
-    comments = models.TextField("Imaging Service Request Comments (0040,2400)", blank=True)
+    admission_id = lo_field("Admission ID", dicom="0038,0010", blank=True)
+    current_patient_location = lo_field("Current Patient Location", dicom="0038,0300", blank=True)
+    comments = models.TextField(
+        "Imaging Service Request Comments", help_text=dicom_help("0040,2400"), blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,7 +128,8 @@ class RequestedProcedure(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="requested_procedures")
     requested_procedure_id = sh_field(
-        "Requested Procedure ID (0040,1001)",
+        "Requested Procedure ID",
+        dicom="0040,1001",
         blank=True,
         help_text="Left empty, the RIS assigns one.",
     )
@@ -118,16 +137,21 @@ class RequestedProcedure(models.Model):
         ProcedureCode,
         on_delete=models.PROTECT,
         related_name="requested_procedures",
-        verbose_name="Requested Procedure Code (0032,1064)",
+        verbose_name="procedure code",
+        help_text=dicom_help("0032,1064"),
     )
     description = lo_field(
-        "Requested Procedure Description (0032,1060)",
+        "description",
+        dicom="0032,1060",
         blank=True,
         help_text="Left empty, the code meaning of the procedure.",
     )
-    study_instance_uid = uid_field("Study Instance UID (0020,000D)", unique=True, default=new_uid)
+    study_instance_uid = uid_field(
+        "Study Instance UID", dicom="0020,000D", unique=True, default=new_uid
+    )
     priority = cs_field(
-        "Requested Procedure Priority (0040,1003)",
+        "priority",
+        dicom="0040,1003",
         choices=Priority.choices,
         default=Priority.ROUTINE,
     )
@@ -166,12 +190,14 @@ class ScheduledProcedureStep(models.Model):
         RequestedProcedure, on_delete=models.CASCADE, related_name="scheduled_steps"
     )
     sps_id = sh_field(
-        "Scheduled Procedure Step ID (0040,0009)",
+        "SPS ID",
+        dicom="0040,0009",
         blank=True,
         help_text="Left empty, the RIS assigns one.",
     )
     modality = cs_field(
-        "Modality (0008,0060)",
+        "Modality",
+        dicom="0008,0060",
         choices=Modality.choices,
         blank=True,
         help_text="Left empty, the station's or the procedure's modality.",
@@ -183,20 +209,17 @@ class ScheduledProcedureStep(models.Model):
         null=True,
         blank=True,
     )
-    scheduled_station_ae_title = ae_field("Scheduled Station AE Title (0040,0001)", blank=True)
-    scheduled_station_name = sh_field("Scheduled Station Name (0040,0010)", blank=True)
-    location = sh_field("Scheduled Procedure Step Location (0040,0011)", blank=True)
-    start = models.DateTimeField(
-        "start (Scheduled Procedure Step Start Date/Time (0040,0002)/(0040,0003))"
-    )
+    scheduled_station_ae_title = ae_field("station AE title", dicom="0040,0001", blank=True)
+    scheduled_station_name = sh_field("station name", dicom="0040,0010", blank=True)
+    location = sh_field("location", dicom="0040,0011", blank=True)
+    start = models.DateTimeField("start", help_text=dicom_help("0040,0002 and 0040,0003"))
     expected_duration = models.DurationField(
         blank=True, help_text="Left empty, the procedure's usual duration."
     )
-    performing_physician_name = pn_field(
-        "Scheduled Performing Physician's Name (0040,0006)", blank=True
-    )
+    performing_physician_name = pn_field("performing physician", dicom="0040,0006", blank=True)
     description = lo_field(
-        "Scheduled Procedure Step Description (0040,0007)",
+        "description",
+        dicom="0040,0007",
         blank=True,
         help_text="Left empty, the requested procedure's description.",
     )
@@ -204,13 +227,15 @@ class ScheduledProcedureStep(models.Model):
         ProtocolCode,
         blank=True,
         related_name="scheduled_steps",
-        verbose_name="Scheduled Protocol Code Sequence (0040,0008)",
+        verbose_name="protocol codes",
+        help_text=dicom_help("0040,0008"),
     )
-    pre_medication = lo_field("Pre-Medication (0040,0012)", blank=True)
-    requested_contrast_agent = lo_field("Requested Contrast Agent (0032,1070)", blank=True)
-    comments = models.TextField("Comments on the Scheduled Procedure Step (0040,0400)", blank=True)
+    pre_medication = lo_field("Pre-Medication", dicom="0040,0012", blank=True)
+    requested_contrast_agent = lo_field("Requested Contrast Agent", dicom="0032,1070", blank=True)
+    comments = models.TextField("comments", help_text=dicom_help("0040,0400"), blank=True)
     status = cs_field(
-        "Scheduled Procedure Step Status (0040,0020)",
+        "status",
+        dicom="0040,0020",
         choices=StepStatus.choices,
         default=StepStatus.SCHEDULED,
     )

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 
-from ris.dicom.fields import cs_field, lo_field
+from ris.dicom.fields import cs_field, dicom_help, lo_field
 from ris.dicom.person_name import PersonName
 from ris.dicom.vr import MAX_LENGTH, validate_name_component, validate_name_group
 
@@ -52,8 +52,8 @@ class Patient(models.Model):
     and shown; `name` gives the DICOM value back.
     """
 
-    patient_id = lo_field("Patient ID (0010,0020)")
-    issuer_of_patient_id = lo_field("Issuer of Patient ID (0010,0021)", blank=True)
+    patient_id = lo_field("Patient ID", dicom="0010,0020")
+    issuer_of_patient_id = lo_field("Issuer of Patient ID", dicom="0010,0021", blank=True)
     family_name = name_component_field("family name")
     given_name = name_component_field("given name")
     middle_name = name_component_field("middle name")
@@ -61,20 +61,38 @@ class Patient(models.Model):
     name_suffix = name_component_field("name suffix")
     name_ideographic = name_group_field("name, ideographic form")
     name_phonetic = name_group_field("name, phonetic form")
-    birth_date = models.DateField("Patient's Birth Date (0010,0030)", null=True, blank=True)
-    sex = cs_field("Patient's Sex (0010,0040)", choices=Sex.choices, blank=True)
-    medical_alerts = models.TextField(
-        "Medical Alerts (0010,2000)", blank=True, help_text="One alert per line."
+    birth_date = models.DateField(
+        "birth date", help_text=dicom_help("0010,0030"), null=True, blank=True
     )
-    allergies = models.TextField("Allergies (0010,2110)", blank=True, help_text="One per line.")
+    sex = cs_field("sex", dicom="0010,0040", choices=Sex.choices, blank=True)
+    medical_alerts = models.TextField(
+        "medical alerts", help_text=dicom_help("0010,2000", "One alert per line."), blank=True
+    )
+    allergies = models.TextField(
+        "allergies", help_text=dicom_help("0010,2110", "One per line."), blank=True
+    )
     pregnancy_status = models.PositiveSmallIntegerField(
-        "Pregnancy Status (0010,21C0)", choices=PregnancyStatus.choices, null=True, blank=True
+        "pregnancy status",
+        help_text=dicom_help("0010,21C0"),
+        choices=PregnancyStatus.choices,
+        null=True,
+        blank=True,
     )
     weight_kg = models.DecimalField(
-        "Patient's Weight (0010,1030), kg", max_digits=5, decimal_places=1, null=True, blank=True
+        "weight (kg)",
+        help_text=dicom_help("0010,1030"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
     )
     size_m = models.DecimalField(
-        "Patient's Size (0010,1020), m", max_digits=3, decimal_places=2, null=True, blank=True
+        "size (m)",
+        help_text=dicom_help("0010,1020"),
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,10 +168,10 @@ class OtherPatientID(models.Model):
         BARCODE = "BARCODE", "Barcode"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="other_ids")
-    other_patient_id = lo_field("Patient ID (0010,0020)")
-    issuer_of_patient_id = lo_field("Issuer of Patient ID (0010,0021)", blank=True)
+    other_patient_id = lo_field("Patient ID", dicom="0010,0020")
+    issuer_of_patient_id = lo_field("Issuer of Patient ID", dicom="0010,0021", blank=True)
     type_of_patient_id = cs_field(
-        "Type of Patient ID (0010,0022)", choices=Type.choices, default=Type.TEXT
+        "Type of Patient ID", dicom="0010,0022", choices=Type.choices, default=Type.TEXT
     )
 
     class Meta:
