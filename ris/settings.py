@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "nested_admin",
     "ris.scheduling.apps.SchedulingConfig",
+    "ris.nodes",
+    "dimse",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +145,20 @@ LOGGING = {
 # Our own application entity title and port (PS3.8: AE title, 16 characters).
 RIS_AE_TITLE = env.str("RIS_AE_TITLE", default="RIS")
 RIS_DIMSE_PORT = env.int("RIS_DIMSE_PORT", default=11112)
+RIS_DIMSE_BIND = env.str("RIS_DIMSE_BIND", default="0.0.0.0")
+# Associations from AE titles not registered as remote AEs (ris.nodes) are
+# rejected unless this is on; the demo started by `make run` turns it on.
+RIS_DIMSE_ACCEPT_ANY_AE = env.bool("RIS_DIMSE_ACCEPT_ANY_AE", default=False)
+RIS_DIMSE_MAX_ASSOCIATIONS = env.int("RIS_DIMSE_MAX_ASSOCIATIONS", default=100)
+RIS_DIMSE_ACSE_TIMEOUT = env.float("RIS_DIMSE_ACSE_TIMEOUT", default=30)
+RIS_DIMSE_DIMSE_TIMEOUT = env.float("RIS_DIMSE_DIMSE_TIMEOUT", default=30)
+RIS_DIMSE_NETWORK_TIMEOUT = env.float("RIS_DIMSE_NETWORK_TIMEOUT", default=60)
+RIS_DIMSE_MAX_PDU_SIZE = env.int("RIS_DIMSE_MAX_PDU_SIZE", default=65536)
+# Seconds that in-flight associations get to finish after SIGTERM.
+RIS_DIMSE_SHUTDOWN_GRACE = env.float("RIS_DIMSE_SHUTDOWN_GRACE", default=30)
+
+# Which Scheduled Procedure Step Status values are on the worklist.
+RIS_WORKLIST_STATUSES = env.list("RIS_WORKLIST_STATUSES", default=["SCHEDULED", "ARRIVED", "READY"])
 
 # Root for the UIDs the RIS makes (Study Instance UIDs, ...). Empty: pydicom's
 # registered root. A site with its own root (ISO OID) sets it here, ending in ".".

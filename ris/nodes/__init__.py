@@ -1,0 +1,1 @@
+"""Remote application entities: the DICOM peers the RIS talks to."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NodesConfig(AppConfig):
+    name = "ris.nodes"
+    verbose_name = "DICOM nodes"
