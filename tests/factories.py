@@ -70,3 +70,12 @@ class ScheduledProcedureStepFactory(factory.django.DjangoModelFactory):
     requested_procedure = factory.SubFactory(RequestedProcedureFactory)
     station = factory.SubFactory(StationFactory)
     start = factory.LazyFunction(lambda: timezone.now().replace(microsecond=0))
+
+
+class RemoteAEFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "nodes.RemoteAE"
+
+    ae_title = factory.Sequence(lambda n: f"MOD{n}")
+    host = factory.Sequence(lambda n: f"10.0.{n // 250}.{n % 250 + 1}")
+    port = 104

@@ -57,3 +57,46 @@ class PersonName:
         words = (self.prefix, self.given, self.middle, self.family, self.suffix)
         alphabetic = " ".join(word for word in words if word)
         return alphabetic or self.ideographic.replace("^", " ") or self.phonetic
+
+
+def search_key(name: "PersonName | str") -> str:
+    """The form a person name is matched in: upper case, all components present.
+
+    "Müller^Jürgen" becomes "MÜLLER^JÜRGEN^^^==^^^^=^^^^": every one of the
+    three groups has its five components, so that a query pattern can say
+    "whatever the remaining components are" (see `search_pattern`).
+    """
+    if isinstance(name, str):
+        name = PersonName.parse(name)
+    groups = [
+        [name.family, name.given, name.middle, name.prefix, name.suffix],
+        _components(name.ideographic),
+        _components(name.phonetic),
+    ]
+    return "=".join("^".join(group) for group in groups).upper()
+
+
+def search_pattern(query: str) -> str:
+    """A DICOM wildcard pattern (* and ?) over `search_key` values for a PN query.
+
+    Worklist users expect "Müller" to find "Müller^Jürgen": matching is
+    case-insensitive, and components and groups the query leaves out match
+    anything. Within what the query gives, * and ? keep their DICOM meaning.
+    """
+    groups = query.upper().split("=")
+    patterns = []
+    for group in groups:
+        components = group.split("^")
+        if group in ("", "*"):
+            patterns.append("*")
+        elif len(components) < len(COMPONENTS):
+            patterns.append("^".join(components) + "^*")
+        else:
+            patterns.append(group)
+    if len(groups) < 3:
+        patterns.append("*")
+    return "=".join(patterns)
+
+
+def _components(group: str) -> list[str]:
+    return (group.split("^") + [""] * len(COMPONENTS))[: len(COMPONENTS)]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ris.dicom.person_name import PersonName
+from ris.dicom.person_name import PersonName, search_key
 from ris.dicom.uids import new_uid
 from ris.scheduling.bulk import insert_rows, row_defaults
 from ris.scheduling.models import (
@@ -289,6 +289,7 @@ def _new_patients(rng: random.Random, count: int) -> list[int]:
                 "given_name": name.given,
                 "name_ideographic": name.ideographic,
                 "name_phonetic": name.phonetic,
+                "name_search": search_key(name),
                 "birth_date": birth_date,
                 "sex": sex,
                 "medical_alerts": rng.choice(MEDICAL_ALERTS),
@@ -350,6 +351,7 @@ def _new_steps(rng, procedures, stations_by_modality, calendar, report) -> list[
         day = calendar.first_day + timedelta(days=rng.randrange(calendar.days))
         start, overbooked = calendar.book(station, day, code.default_duration)
         report.overbooked_steps += overbooked
+        physician = rng.choice([*PHYSICIANS, "", ""])
         rows.append(
             {
                 **defaults,
@@ -362,7 +364,8 @@ def _new_steps(rng, procedures, stations_by_modality, calendar, report) -> list[
                 "start": start,
                 "expected_duration": code.default_duration,
                 "description": code.code_meaning,
-                "performing_physician_name": rng.choice([*PHYSICIANS, "", ""]),
+                "performing_physician_name": physician,
+                "performing_physician_search": search_key(physician),
             }
         )
     identifiers = next_identifiers("scheduled_step", len(rows))

@@ -15,6 +15,7 @@ from ris.dicom.fields import (
     sh_field,
     uid_field,
 )
+from ris.dicom.person_name import search_key
 from ris.dicom.uids import new_uid
 from ris.scheduling.models.catalog import Modality, ProcedureCode, ProtocolCode, Station
 from ris.scheduling.models.identifiers import next_identifiers
@@ -217,6 +218,8 @@ class ScheduledProcedureStep(models.Model):
         blank=True, help_text="Left empty, the procedure's usual duration."
     )
     performing_physician_name = pn_field("performing physician", dicom="0040,0006", blank=True)
+    # The performing physician's name as worklist queries match it.
+    performing_physician_search = models.TextField(editable=False, default="")
     description = lo_field(
         "description",
         dicom="0040,0007",
@@ -287,6 +290,7 @@ class ScheduledProcedureStep(models.Model):
             self.expected_duration = procedure.procedure_code.default_duration
         if not self.description:
             self.description = procedure.description or procedure.procedure_code.code_meaning
+        self.performing_physician_search = search_key(self.performing_physician_name)
 
     @property
     def end(self):

@@ -2,10 +2,9 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Upper
 
 from ris.dicom.fields import cs_field, dicom_help, lo_field
-from ris.dicom.person_name import PersonName
+from ris.dicom.person_name import PersonName, search_key
 from ris.dicom.vr import MAX_LENGTH, validate_name_component, validate_name_group
 
 
@@ -61,6 +60,8 @@ class Patient(models.Model):
     name_suffix = name_component_field("name suffix")
     name_ideographic = name_group_field("name, ideographic form")
     name_phonetic = name_group_field("name, phonetic form")
+    # Patient's Name as worklist queries match it (ris.dicom.person_name.search_key).
+    name_search = models.TextField(editable=False, default="")
     birth_date = models.DateField(
         "birth date", help_text=dicom_help("0010,0030"), null=True, blank=True
     )
@@ -107,12 +108,20 @@ class Patient(models.Model):
             models.CheckConstraint(condition=~models.Q(patient_id=""), name="patient_id_not_empty"),
         ]
         indexes = [
-            # Worklist queries match Patient's Name case-insensitively.
-            models.Index(Upper("family_name"), Upper("given_name"), name="patient_name_upper_idx"),
+            # Worklist name queries are LIKE patterns with a fixed prefix.
+            models.Index(
+                fields=["name_search"],
+                name="patient_name_search_idx",
+                opclasses=["text_pattern_ops"],
+            ),
         ]
 
     def __str__(self):
         return f"{self.name.readable()} ({self.patient_id})"
+
+    def save(self, *args, **kwargs):
+        self.name_search = search_key(self.name)
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> PersonName:

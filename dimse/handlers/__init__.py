@@ -1,0 +1,1 @@
+"""Thin adapters between pynetdicom events and the RIS domain."""

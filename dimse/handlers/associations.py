@@ -1,0 +1,79 @@
+"""Who may associate, and one log line per association (PS3.8 A-ASSOCIATE).
+
+An unknown or disabled calling AE title is rejected as "calling AE title not
+recognized", a called AE title other than ours as "called AE title not
+recognized" (PS3.8 Table 9-21: rejected-permanent, service-user, reasons 3
+and 7), unless RIS_DIMSE_ACCEPT_ANY_AE is on.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from ris.nodes.selectors import remote_ae_for_association
+
+LOGGER = logging.getLogger("dimse")
+
+REJECTED_PERMANENT = 0x01
+SERVICE_USER = 0x01
+CALLING_AE_NOT_RECOGNIZED = 0x03
+CALLED_AE_NOT_RECOGNIZED = 0x07
+
+
+def peer(assoc) -> str:
+    requestor = assoc.requestor
+    return f"{requestor.ae_title or '?'}@{requestor.address}:{requestor.port}"
+
+
+def handle_requested(event) -> None:
+    """Check the calling and called AE titles before the association is negotiated."""
+    assoc = event.assoc
+    request = assoc.requestor.primitive
+    calling, called = request.calling_ae_title.strip(), request.called_ae_title.strip()
+    assoc.ris_remote_ae = None
+    if called != assoc.ae.ae_title.strip():
+        _reject(assoc, CALLED_AE_NOT_RECOGNIZED, f"called AE title {called!r} is not ours")
+        return
+    close_old_connections()
+    assoc.ris_remote_ae = remote_ae_for_association(calling_ae_title=calling)
+    if assoc.ris_remote_ae is None and not settings.RIS_DIMSE_ACCEPT_ANY_AE:
+        _reject(
+            assoc,
+            CALLING_AE_NOT_RECOGNIZED,
+            f"calling AE title {calling!r} is not a registered, enabled remote AE",
+        )
+
+
+def _reject(assoc, reason: int, why: str) -> None:
+    LOGGER.warning("Association from %s rejected: %s", peer(assoc), why)
+    assoc.ris_rejection_logged = True
+    assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, reason)
+
+
+def handle_accepted(event) -> None:
+    contexts = ", ".join(
+        sorted({context.abstract_syntax.name for context in event.assoc.accepted_contexts})
+    )
+    LOGGER.info("Association from %s accepted (%s)", peer(event.assoc), contexts or "no contexts")
+
+
+def handle_rejected(event) -> None:
+    if not getattr(event.assoc, "ris_rejection_logged", False):
+        LOGGER.warning("Association from %s rejected by negotiation", peer(event.assoc))
+
+
+def handle_released(event) -> None:
+    LOGGER.info("Association from %s released", peer(event.assoc))
+
+
+def handle_aborted(event) -> None:
+    LOGGER.info("Association from %s aborted", peer(event.assoc))
+
+
+def may_use(assoc, service: str) -> bool:
+    """A registered AE's service flags decide; with any AE accepted, unknown ones may."""
+    remote_ae = getattr(assoc, "ris_remote_ae", None)
+    if remote_ae is None:
+        return settings.RIS_DIMSE_ACCEPT_ANY_AE
+    return remote_ae.may_use(service)

@@ -1,0 +1,25 @@
+"""Domain errors that carry their DICOM status.
+
+Services raise these; each door translates them: the DICOM service sends the
+status with the comment, the REST door maps it to an HTTP status.
+"""
+
+
+class DicomError(Exception):
+    """A refusal with its DIMSE status (PS3.7 Annex C) and a readable comment."""
+
+    status = 0xC000
+
+    def __init__(self, comment: str, *, status: int | None = None, offending: tuple = ()):
+        super().__init__(comment)
+        self.comment = comment
+        if status is not None:
+            self.status = status
+        # Tags (as pydicom BaseTag ints) of the elements at fault.
+        self.offending = tuple(offending)
+
+
+class IdentifierError(DicomError):
+    """A C-FIND identifier that does not fit the information model (PS3.4 C.4.1.1.4)."""
+
+    status = 0xA900

@@ -1,0 +1,196 @@
+"""C-FIND attribute matching (PS3.4 C.2.2.2) as ORM conditions.
+
+One function per matching kind, each turning one key's value into a Q on a
+model field: single value, wildcard, UID list, date range, time-of-day range,
+and the combined date-time window of a date key with a time key. Universal
+matching (an empty key, or a lone "*") gives no condition at all.
+
+A stored empty value never matches a non-universal key (PS3.4 K.2.2.1.1.1):
+"=" and LIKE are false for an empty string and NULL comparisons are never
+true, so each condition here has that property without extra clauses.
+
+Malformed keys raise IdentifierError (status 0xA900) naming the element.
+"""
+
+import re
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from django.db.models import Q
+
+import ris.dicom.lookups  # noqa: F401  (registers __dicom_wildcard)
+from ris.dicom.errors import IdentifierError
+
+WILDCARD_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
+_DA = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_TM = re.compile(r"(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6}))?)?)?")
+
+
+def is_universal(value) -> bool:
+    """An empty key, or "*" alone, matches everything (C.2.2.2.3)."""
+    return value is None or value == "" or value == "*"
+
+
+def has_wildcards(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+def match_string(path: str, value: str, vr: str, keyword: str) -> Q:
+    """Single value or wildcard matching of a string key (case-sensitive)."""
+    if is_universal(value):
+        return Q()
+    if has_wildcards(value):
+        if vr not in WILDCARD_VRS:
+            raise IdentifierError(f"{keyword}: wildcards are not allowed for VR {vr}")
+        return Q(**{f"{path}__dicom_wildcard": value})
+    return Q(**{path: value})
+
+
+def match_uid_list(path: str, values: list[str], keyword: str) -> Q:
+    """Single value or list of UIDs (C.2.2.2.2): any of the UIDs matches."""
+    uids = [uid for uid in values if uid]
+    if not uids:
+        return Q()
+    if any(has_wildcards(uid) for uid in uids):
+        raise IdentifierError(f"{keyword}: wildcards are not allowed in UIDs")
+    return Q(**{path: uids[0]}) if len(uids) == 1 else Q(**{f"{path}__in": uids})
+
+
+def date_bounds(value: str, keyword: str) -> tuple[date | None, date | None]:
+    """A DA key as an inclusive (first, last) range; None for an open end."""
+    low, high = _split_range(value, keyword)
+    first = _parse_date(low, keyword) if low else None
+    last = _parse_date(high, keyword) if high else None
+    if first and last and first > last:
+        raise IdentifierError(f"{keyword}: the range {value!r} ends before it starts")
+    return first, last
+
+
+def time_bounds(value: str, keyword: str) -> tuple[time | None, time | None]:
+    """A TM key as a (start, end) range, end exclusive; None for an open end.
+
+    Values compare by meaning (C.2.2.2.5): "10" is the whole hour 10:00 to
+    11:00, "1030" the minute 10:30 to 10:31.
+    """
+    low, high = _split_range(value, keyword)
+    start = _parse_time(low, keyword)[0] if low else None
+    end = _parse_time(high, keyword)[1] if high else None
+    return start, end
+
+
+def match_date(path: str, value: str, keyword: str) -> Q:
+    """Single value or range matching of a DA key on a date field."""
+    if is_universal(value):
+        return Q()
+    first, last = date_bounds(value, keyword)
+    condition = Q()
+    if first:
+        condition &= Q(**{f"{path}__gte": first})
+    if last:
+        condition &= Q(**{f"{path}__lte": last})
+    return condition
+
+
+def match_datetime_window(
+    path: str, date_value: str, time_value: str, zone: tzinfo, keywords: tuple[str, str]
+) -> Q:
+    """A date key and a time key as one date-time window on a datetime field.
+
+    PS3.4 Table K.6-1: SPS Start Date and Start Time given together are one
+    range, "20240705-20240707" with "1000-1800" meaning 5 July 10:00 to 7 July
+    18:00. Without a date the time is matched as a time of day, on any date.
+    """
+    date_keyword, time_keyword = keywords
+    if is_universal(date_value):
+        return _match_time_of_day(path, time_value, time_keyword)
+    first, last = date_bounds(date_value, date_keyword)
+    start_time, end_time = (None, None)
+    if not is_universal(time_value):
+        start_time, end_time = time_bounds(time_value, time_keyword)
+    low = _at(first, start_time or time(0), zone) if first else None
+    high = None
+    if last:
+        # The window ends at the end of the last day, or earlier that day.
+        end_day = last if end_time not in (None, time(0)) else last + timedelta(days=1)
+        high = _at(end_day, end_time or time(0), zone)
+    if low and high and high <= low:
+        raise IdentifierError(
+            f"{time_keyword}: {date_value} {time_value} is an empty date-time range"
+        )
+    condition = Q()
+    if low:
+        condition &= Q(**{f"{path}__gte": low})
+    if high:
+        condition &= Q(**{f"{path}__lt": high})
+    return condition
+
+
+def _match_time_of_day(path: str, value: str, keyword: str) -> Q:
+    if is_universal(value):
+        return Q()
+    start, end = time_bounds(value, keyword)
+    if start is not None and end not in (None, time(0)) and end <= start:
+        # C.2.2.2.5: a time range does not cross midnight.
+        raise IdentifierError(f"{keyword}: the time range {value!r} crosses midnight")
+    condition = Q()
+    if start is not None:
+        condition &= Q(**{f"{path}__time__gte": start})
+    if end not in (None, time(0)):
+        condition &= Q(**{f"{path}__time__lt": end})
+    return condition
+
+
+def _at(day: date, at: time, zone: tzinfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone)
+
+
+def _split_range(value: str, keyword: str) -> tuple[str, str]:
+    """ "A-B", "A-", "-B" or "A" (a single value is the range A to A)."""
+    if has_wildcards(value):
+        raise IdentifierError(f"{keyword}: wildcards are not allowed in dates and times")
+    if value.count("-") > 1 or value == "-":
+        raise IdentifierError(f"{keyword}: {value!r} is not a value or a range")
+    if "-" not in value:
+        return value, value
+    low, high = value.split("-")
+    return low.strip(), high.strip()
+
+
+def _parse_date(value: str, keyword: str) -> date:
+    found = _DA.fullmatch(value.replace(".", "") if len(value) == 10 else value)
+    try:
+        return date(*map(int, found.groups()))
+    except (AttributeError, ValueError):
+        raise IdentifierError(f"{keyword}: {value!r} is not a date (YYYYMMDD)") from None
+
+
+def _parse_time(value: str, keyword: str) -> tuple[time, time]:
+    """The first moment a TM value means and the moment after its last one."""
+    found = _TM.fullmatch(value.replace(":", ""))
+    try:
+        hour, minute, second, fraction = found.groups()
+        microsecond = int((fraction or "0").ljust(6, "0"))
+        start = time(int(hour), int(minute or 0), int(second or 0), microsecond)
+    except (AttributeError, ValueError):
+        raise IdentifierError(f"{keyword}: {value!r} is not a time (HHMMSS.FFFFFF)") from None
+    if fraction:
+        step = timedelta(microseconds=10 ** (6 - len(fraction)))
+    elif second:
+        step = timedelta(seconds=1)
+    elif minute:
+        step = timedelta(minutes=1)
+    else:
+        step = timedelta(hours=1)
+    end = (datetime.combine(date.min, start) + step).time()  # 24:00 wraps to 00:00
+    return start, end
+
+
+def matches_string(stored: str, key: str) -> bool:
+    """The same rule as match_string, for values already in memory (sequence items)."""
+    if is_universal(key):
+        return True
+    if not stored:
+        return False
+    if has_wildcards(key):
+        pattern = re.escape(key).replace(r"\*", ".*").replace(r"\?", ".")
+        return re.fullmatch(pattern, stored, re.DOTALL) is not None
+    return stored == key

@@ -1,0 +1,30 @@
+"""Read paths for remote AEs: the DICOM service's gate and the operators' listings."""
+
+from django.db.models import QuerySet
+
+from ris.nodes.models import RemoteAE
+
+
+def remote_ae_for_association(*, calling_ae_title: str) -> RemoteAE | None:
+    """The enabled remote AE that may open an association with this calling AE title.
+
+    Called for every incoming association, so it is one query on the unique
+    index of ae_title. Padding spaces are not significant in an AE title.
+    """
+    return RemoteAE.objects.filter(ae_title=calling_ae_title.strip(), enabled=True).first()
+
+
+def remote_ae_get(*, ae_title: str) -> RemoteAE:
+    """The remote AE with this title, enabled or not; DoesNotExist says which title."""
+    title = ae_title.strip()
+    try:
+        return RemoteAE.objects.get(ae_title=title)
+    except RemoteAE.DoesNotExist:
+        raise RemoteAE.DoesNotExist(
+            f"No remote AE with the AE title {title!r} is registered."
+        ) from None
+
+
+def remote_ae_list() -> QuerySet[RemoteAE]:
+    """Every remote AE, by AE title."""
+    return RemoteAE.objects.all()

@@ -1,0 +1,23 @@
+"""The Modality Worklist: the schedule as PS3.4 Annex K sees it.
+
+`worklist_find(identifier)` is what every door calls: it yields, for each
+matching Scheduled Procedure Step, the response identifier and whether every
+requested key was known. Matching is one SQL query; responses are built as
+the rows stream in.
+"""
+
+from collections.abc import Iterator
+
+from pydicom import Dataset
+
+from ris.dicom.errors import IdentifierError
+from ris.scheduling.worklist.query import worklist_queryset
+from ris.scheduling.worklist.response import worklist_response
+
+__all__ = ["IdentifierError", "worklist_find", "worklist_queryset", "worklist_response"]
+
+
+def worklist_find(identifier: Dataset) -> Iterator[tuple[Dataset, bool]]:
+    """Match the identifier; raise IdentifierError before the first result if it is bad."""
+    steps = worklist_queryset(identifier)
+    return (worklist_response(step, identifier) for step in steps.iterator(chunk_size=500))

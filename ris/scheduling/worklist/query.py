@@ -1,0 +1,191 @@
+"""A Modality Worklist identifier as one SQL query (PS3.4 K.4.1.1, C.2.2.2)."""
+
+from django.conf import settings
+from django.db.models import Aggregate, F, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+from pydicom import Dataset
+from pydicom.charset import python_encoding
+from pydicom.datadict import dictionary_VR
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.valuerep import PersonName
+
+from ris.dicom import matching
+from ris.dicom.errors import IdentifierError
+from ris.dicom.person_name import search_pattern
+from ris.scheduling.models import OtherPatientID, ProtocolCode, ScheduledProcedureStep
+from ris.scheduling.worklist.keys import (
+    PATIENT,
+    RECORD,
+    STEP_KEYS,
+    TOP_LEVEL_KEYS,
+    UNIT,
+    Key,
+    SequenceKey,
+)
+
+STEP_SEQUENCE = "ScheduledProcedureStepSequence"
+START_KEYWORDS = ("ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime")
+
+
+def check_character_set(identifier: Dataset) -> None:
+    """Refuse a Specific Character Set (0008,0005) the RIS cannot decode."""
+    terms = identifier.get("SpecificCharacterSet") or []
+    terms = [terms] if isinstance(terms, str) else list(terms)
+    unknown = [term for term in terms if term and term not in python_encoding]
+    if unknown:
+        raise IdentifierError(
+            f"Specific Character Set {', '.join(unknown)} is not supported",
+            offending=(0x00080005,),
+        )
+
+
+def step_item(identifier: Dataset) -> Dataset | None:
+    """The single item of the Scheduled Procedure Step Sequence, if one was sent."""
+    if STEP_SEQUENCE not in identifier:
+        return None
+    sequence = identifier.ScheduledProcedureStepSequence
+    if not isinstance(sequence, Sequence) or len(sequence) == 0:
+        return None
+    if len(sequence) > 1:
+        raise IdentifierError(
+            "Scheduled Procedure Step Sequence must have one item (K.6.1.2.2)",
+            offending=(0x00400100,),
+        )
+    return sequence[0]
+
+
+def worklist_queryset(identifier: Dataset) -> QuerySet[ScheduledProcedureStep]:
+    """The steps that match every matching key of the identifier, in start order."""
+    check_character_set(identifier)
+    condition = _conditions(identifier, TOP_LEVEL_KEYS)
+    item = step_item(identifier)
+    if item is not None:
+        condition &= _conditions(item, STEP_KEYS)
+        condition &= _start_window(item)
+    if item is None or matching.is_universal(item.get("ScheduledProcedureStepStatus")):
+        # PS3.3 C.4.10: started and finished steps leave the worklist unless
+        # the query asks for a status explicitly.
+        condition &= Q(status__in=settings.RIS_WORKLIST_STATUSES)
+    return (
+        ScheduledProcedureStep.objects.filter(condition)
+        .select_related(
+            "requested_procedure__order__patient", "requested_procedure__procedure_code"
+        )
+        .annotate(
+            protocol_codes_packed=packed_items(
+                ProtocolCode.objects.filter(scheduled_steps=OuterRef("pk")),
+                "scheduled_steps",
+                ["code_value", "coding_scheme_designator", "coding_scheme_version", "code_meaning"],
+            ),
+            other_patient_ids_packed=packed_items(
+                OtherPatientID.objects.filter(patient=OuterRef(PATIENT[:-2])),
+                "patient",
+                ["other_patient_id", "issuer_of_patient_id", "type_of_patient_id"],
+            ),
+        )
+        .order_by("start", "pk")
+    )
+
+
+class StringAggregate(Aggregate):
+    """Text values joined with a separator: STRING_AGG, or SQLite's GROUP_CONCAT."""
+
+    function = "STRING_AGG"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def packed_items(related: QuerySet, group_by: str, fields: list[str]) -> Subquery:
+    """A step's related rows packed into one text value, so that the worklist stays
+    one SQL query however many protocol codes or other IDs a step has."""
+    parts = []
+    for name in fields:
+        parts += [F(name), Value(UNIT)]
+    record = Concat(*parts[:-1], output_field=TextField())
+    packed = (
+        related.order_by()
+        .values(group_by)
+        .annotate(packed=StringAggregate(record, Value(RECORD)))
+        .values("packed")
+    )
+    return Subquery(packed, output_field=TextField())
+
+
+def _conditions(dataset: Dataset, keys: dict) -> Q:
+    condition = Q()
+    for element in dataset:
+        key = keys.get(element.keyword)
+        try:
+            if isinstance(key, SequenceKey):
+                condition &= _sequence_condition(key, element.value)
+            elif key is not None and key.path and key.kind != "date_time":
+                condition &= _key_condition(key, element.value)
+        except IdentifierError as error:
+            error.offending = error.offending or (int(element.tag),)
+            raise
+    return condition
+
+
+def _key_condition(key: Key, value) -> Q:
+    keyword, path = key.keyword, key.path
+    if key.kind == "uid":
+        values = [] if value is None else [value] if isinstance(value, str) else list(value)
+        return matching.match_uid_list(path, [str(uid) for uid in values], keyword)
+    value = _single(value, keyword)
+    if key.kind == "person_name":
+        if matching.is_universal(value):
+            return Q()
+        return Q(**{f"{path}__dicom_wildcard": search_pattern(value)})
+    if key.kind == "date":
+        return matching.match_date(path, value, keyword)
+    if key.kind == "number":
+        return Q() if value in (None, "") else Q(**{path: int(value)})
+    return matching.match_string(path, value, dictionary_VR(keyword), keyword)
+
+
+def _sequence_condition(key: SequenceKey, value) -> Q:
+    """Sequence matching (C.2.2.2.6): one stored item must match every item key."""
+    if not isinstance(value, Sequence) or len(value) == 0 or not key.related:
+        return Q()
+    if len(value) > 1:
+        raise IdentifierError(f"{key.keyword}: a matching sequence has one item")
+    condition = Q()
+    for element in value[0]:
+        field = key.item_fields.get(element.keyword)
+        if field:
+            item_value = _single(element.value, element.keyword)
+            vr = dictionary_VR(element.keyword)
+            condition &= matching.match_string(field, item_value, vr, element.keyword)
+    return key.related(condition) if condition else Q()
+
+
+def _start_window(item: Dataset) -> Q:
+    date_value, time_value = (_single(item.get(keyword), keyword) for keyword in START_KEYWORDS)
+    try:
+        return matching.match_datetime_window(
+            "start",
+            date_value or "",
+            time_value or "",
+            timezone.get_default_timezone(),
+            START_KEYWORDS,
+        )
+    except IdentifierError as error:
+        error.offending = error.offending or (0x00400002, 0x00400003)
+        raise
+
+
+def _single(value, keyword: str):
+    """Keys here take one value (K.6-1: "single value"); a list is refused."""
+    if isinstance(value, Sequence):
+        raise IdentifierError(f"{keyword} is not a sequence")
+    if isinstance(value, MultiValue):
+        if len(value) > 1:
+            raise IdentifierError(f"{keyword}: one value only, got {len(value)}")
+        value = value[0] if len(value) else ""
+    if isinstance(value, PersonName):
+        return str(value)
+    return value

@@ -1,0 +1,121 @@
+"""A worklist item as the response identifier of a C-FIND (PS3.4 K.6.1.2.2).
+
+Every key the request asked for comes back, with the step's value or empty;
+nothing else does, but for Specific Character Set when a value needs it.
+"""
+
+from pydicom import Dataset
+from pydicom.sequence import Sequence
+from pydicom.valuerep import PersonName
+
+from ris.dicom.matching import matches_string
+from ris.scheduling.models import ScheduledProcedureStep
+from ris.scheduling.worklist.keys import NOT_KEYS, STEP_KEYS, TOP_LEVEL_KEYS, SequenceKey
+from ris.scheduling.worklist.query import STEP_SEQUENCE, step_item
+
+TEXT_VRS = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}
+
+
+def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[Dataset, bool]:
+    """The response identifier for one step, and whether every requested key was known.
+
+    An unknown or private key is left out and the caller answers Pending
+    0xFF01 instead of 0xFF00 (PS3.4 K.4.1.1.4).
+    """
+    response = Dataset()
+    known = True
+    for element in request:
+        keyword = element.keyword
+        if keyword in NOT_KEYS or element.tag.element == 0:
+            continue
+        if keyword == STEP_SEQUENCE:
+            item, item_known = _step_item(step, step_item(request))
+            response.ScheduledProcedureStepSequence = [item]
+            known &= item_known
+        elif keyword in TOP_LEVEL_KEYS:
+            _put(response, TOP_LEVEL_KEYS[keyword], step, element.value)
+        else:
+            known = False
+    _set_character_set(response, request)
+    return response, known
+
+
+def _step_item(step, requested: Dataset | None) -> tuple[Dataset, bool]:
+    """The single Scheduled Procedure Step item; all of it if the request's item was empty."""
+    item = Dataset()
+    if requested is None:
+        for key in STEP_KEYS.values():
+            _put(item, key, step, None)
+        return item, True
+    known = True
+    for element in requested:
+        key = STEP_KEYS.get(element.keyword)
+        if key is None:
+            known = known and element.tag.element == 0
+            continue
+        _put(item, key, step, element.value)
+    return item, known
+
+
+def _put(dataset: Dataset, key, step, requested) -> None:
+    if isinstance(key, SequenceKey):
+        setattr(dataset, key.keyword, _sequence(key, step, requested))
+    else:
+        setattr(dataset, key.keyword, key.value(step))
+
+
+def _sequence(key: SequenceKey, step, requested) -> list[Dataset]:
+    """The stored items that match the request's item keys, with the requested attributes.
+
+    An empty request (zero-length, or one empty item) returns every item whole
+    (C.2.2.2.6).
+    """
+    request_item = requested[0] if isinstance(requested, Sequence) and len(requested) else None
+    stored_items = key.items(step)
+    if request_item is None or len(request_item) == 0:
+        return [_dataset(stored) for stored in stored_items]
+    wanted = {element.keyword: str(element.value or "") for element in request_item}
+    matching_keys = {
+        keyword: value for keyword, value in wanted.items() if keyword in key.item_fields
+    }
+    return [
+        _dataset({keyword: stored.get(keyword, "") for keyword in wanted})
+        for stored in stored_items
+        if all(matches_string(stored.get(k, ""), v) for k, v in matching_keys.items())
+    ]
+
+
+def _dataset(values: dict) -> Dataset:
+    dataset = Dataset()
+    for keyword, value in values.items():
+        setattr(dataset, keyword, value)
+    return dataset
+
+
+def _set_character_set(response: Dataset, request: Dataset) -> None:
+    """ISO_IR 192 (UTF-8) when a value is not ASCII, or ISO_IR 100 (Latin-1) if the
+    request used it and every value fits (PS3.4 C.2.2.1.1: the SCP may answer in
+    another character set than the request's)."""
+    texts = [
+        str(value)
+        for element in response.iterall()
+        if element.VR in TEXT_VRS
+        for value in (element.value if isinstance(element.value, list) else [element.value])
+        if isinstance(value, str | PersonName)
+    ]
+    if all(text.isascii() for text in texts):
+        return
+    requested = request.get("SpecificCharacterSet") or ""
+    requested = [requested] if isinstance(requested, str) else list(requested)
+    if "ISO_IR 100" in requested and all(_fits_latin1(text) for text in texts):
+        response.SpecificCharacterSet = "ISO_IR 100"
+    else:
+        response.SpecificCharacterSet = "ISO_IR 192"
+
+
+def _fits_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
