@@ -1,7 +1,7 @@
 """The DICOM service: one pynetdicom application entity over the RIS domain.
 
-Each association runs in its own thread (pynetdicom's threaded server) and
-gets its own Django database connection, closed when the association ends.
+Each association runs in its own thread and gets its own Django database
+connection, closed when the association ends.
 """
 
 import logging
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connections
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
-from pynetdicom.transport import ThreadedAssociationServer
+from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from dimse.handlers import associations, echo, find
 
@@ -29,8 +29,6 @@ class RisAssociationServer(ThreadedAssociationServer):
       shift start would otherwise wait for SYN retransmits (over a second).
     - TCP_NODELAY on accepted sockets: without it Nagle's algorithm and the
       peer's delayed ACKs stall every request/response exchange by ~40 ms.
-    - Database connections of an association's thread are closed when it
-      ends, so a thousand associations leave no connection behind.
     """
 
     request_queue_size = 128
@@ -40,11 +38,24 @@ class RisAssociationServer(ThreadedAssociationServer):
         client_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return client_socket, address
 
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            connections.close_all()
+
+class RisRequestHandler(RequestHandler):
+    """Each association runs in its own thread (pynetdicom's Association is a
+    Thread); the Django database connections that thread opened are closed when
+    it ends, so a thousand associations leave no connection behind."""
+
+    def _create_association(self):
+        association = super()._create_association()
+        reactor = association.run
+
+        def run_then_close_connections():
+            try:
+                reactor()
+            finally:
+                connections.close_all()
+
+        association.run = run_then_close_connections
+        return association
 
 
 @dataclass
@@ -97,7 +108,10 @@ def start(config: ServiceConfig) -> RisAssociationServer:
     """Bind the port and serve in a background thread; returns the running server."""
     ae = make_application_entity(config.ae_title)
     server = ae.make_server(
-        (config.bind, config.port), evt_handlers=HANDLERS, server_class=RisAssociationServer
+        (config.bind, config.port),
+        evt_handlers=HANDLERS,
+        server_class=RisAssociationServer,
+        request_handler=RisRequestHandler,
     )
     threading.Thread(target=server.serve_forever, name="dimse-acceptor", daemon=True).start()
     host, port = server.server_address[:2]

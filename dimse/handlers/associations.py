@@ -49,6 +49,9 @@ def _reject(assoc, reason: int, why: str) -> None:
     LOGGER.warning("Association from %s rejected: %s", peer(assoc), why)
     assoc.ris_rejection_logged = True
     assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, reason)
+    # As pynetdicom does for its own rejections: stop the DUL once the
+    # A-ASSOCIATE-RJ is out, before the server closes the socket.
+    assoc.kill()
 
 
 def handle_accepted(event) -> None:

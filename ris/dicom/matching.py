@@ -9,7 +9,8 @@ A stored empty value never matches a non-universal key (PS3.4 K.2.2.1.1.1):
 "=" and LIKE are false for an empty string and NULL comparisons are never
 true, so each condition here has that property without extra clauses.
 
-Malformed keys raise IdentifierError (status 0xA900) naming the element.
+Malformed keys raise IdentifierError (status 0xA900); its comment is short, as
+Error Comment (0000,0902) holds 64 characters, and the door names the element.
 """
 
 import re
@@ -40,7 +41,7 @@ def match_string(path: str, value: str, vr: str, keyword: str) -> Q:
         return Q()
     if has_wildcards(value):
         if vr not in WILDCARD_VRS:
-            raise IdentifierError(f"{keyword}: wildcards are not allowed for VR {vr}")
+            raise IdentifierError(f"{keyword}: no wildcards in VR {vr}")
         return Q(**{f"{path}__dicom_wildcard": value})
     return Q(**{path: value})
 
@@ -51,7 +52,7 @@ def match_uid_list(path: str, values: list[str], keyword: str) -> Q:
     if not uids:
         return Q()
     if any(has_wildcards(uid) for uid in uids):
-        raise IdentifierError(f"{keyword}: wildcards are not allowed in UIDs")
+        raise IdentifierError("no wildcards in UIDs")
     return Q(**{path: uids[0]}) if len(uids) == 1 else Q(**{f"{path}__in": uids})
 
 
@@ -61,7 +62,7 @@ def date_bounds(value: str, keyword: str) -> tuple[date | None, date | None]:
     first = _parse_date(low, keyword) if low else None
     last = _parse_date(high, keyword) if high else None
     if first and last and first > last:
-        raise IdentifierError(f"{keyword}: the range {value!r} ends before it starts")
+        raise IdentifierError(f"{value!r} ends before it starts")
     return first, last
 
 
@@ -113,9 +114,7 @@ def match_datetime_window(
         end_day = last if end_time not in (None, time(0)) else last + timedelta(days=1)
         high = _at(end_day, end_time or time(0), zone)
     if low and high and high <= low:
-        raise IdentifierError(
-            f"{time_keyword}: {date_value} {time_value} is an empty date-time range"
-        )
+        raise IdentifierError(f"{date_value} {time_value} is an empty date-time range")
     condition = Q()
     if low:
         condition &= Q(**{f"{path}__gte": low})
@@ -130,7 +129,7 @@ def _match_time_of_day(path: str, value: str, keyword: str) -> Q:
     start, end = time_bounds(value, keyword)
     if start is not None and end not in (None, time(0)) and end <= start:
         # C.2.2.2.5: a time range does not cross midnight.
-        raise IdentifierError(f"{keyword}: the time range {value!r} crosses midnight")
+        raise IdentifierError(f"{value!r} crosses midnight")
     condition = Q()
     if start is not None:
         condition &= Q(**{f"{path}__time__gte": start})
@@ -146,9 +145,9 @@ def _at(day: date, at: time, zone: tzinfo) -> datetime:
 def _split_range(value: str, keyword: str) -> tuple[str, str]:
     """ "A-B", "A-", "-B" or "A" (a single value is the range A to A)."""
     if has_wildcards(value):
-        raise IdentifierError(f"{keyword}: wildcards are not allowed in dates and times")
+        raise IdentifierError("no wildcards in dates and times")
     if value.count("-") > 1 or value == "-":
-        raise IdentifierError(f"{keyword}: {value!r} is not a value or a range")
+        raise IdentifierError(f"{value!r} is not a value or a range")
     if "-" not in value:
         return value, value
     low, high = value.split("-")
@@ -160,7 +159,7 @@ def _parse_date(value: str, keyword: str) -> date:
     try:
         return date(*map(int, found.groups()))
     except (AttributeError, ValueError):
-        raise IdentifierError(f"{keyword}: {value!r} is not a date (YYYYMMDD)") from None
+        raise IdentifierError(f"{value!r} is not a date (YYYYMMDD)") from None
 
 
 def _parse_time(value: str, keyword: str) -> tuple[time, time]:
@@ -171,7 +170,7 @@ def _parse_time(value: str, keyword: str) -> tuple[time, time]:
         microsecond = int((fraction or "0").ljust(6, "0"))
         start = time(int(hour), int(minute or 0), int(second or 0), microsecond)
     except (AttributeError, ValueError):
-        raise IdentifierError(f"{keyword}: {value!r} is not a time (HHMMSS.FFFFFF)") from None
+        raise IdentifierError(f"{value!r} is not a time (HHMMSS.FFFFFF)") from None
     if fraction:
         step = timedelta(microseconds=10 ** (6 - len(fraction)))
     elif second:

@@ -3,10 +3,12 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
+from ris.dicom.uids import new_uid
 from ris.scheduling.models import (
     Order,
     Patient,
@@ -16,12 +18,20 @@ from ris.scheduling.models import (
     RequestedProcedure,
     ScheduledProcedureStep,
     Station,
+    StepStatus,
 )
 
 
 @dataclass(frozen=True)
 class StepRequest:
-    """A scheduled procedure step to book; what is left out comes from the catalog."""
+    """A scheduled procedure step to book; what is left out comes from the catalog.
+
+    The identifiers and station values below are left empty when the RIS books
+    (it assigns the SPS ID and copies the station's AE title, name and room); an
+    import from an existing schedule gives them, so that the modalities keep
+    seeing the worklist items they already know (PS3.4 K.6: SPS ID (0040,0009),
+    Scheduled Station AE Title (0040,0001), Name (0040,0010), Location (0040,0011)).
+    """
 
     start: datetime
     station: Station | None = None
@@ -31,24 +41,61 @@ class StepRequest:
     description: str = ""
     # None: the procedure code's default protocols.
     protocol_codes: Sequence[ProtocolCode] | None = None
+    sps_id: str = ""
+    scheduled_station_ae_title: str = ""
+    scheduled_station_name: str = ""
+    location: str = ""
+    status: str = StepStatus.SCHEDULED
+    pre_medication: str = ""
+    requested_contrast_agent: str = ""
+    comments: str = ""
 
 
 @dataclass(frozen=True)
 class ProcedureRequest:
-    """A requested procedure to book with its steps."""
+    """A requested procedure to book with its steps.
+
+    Requested Procedure ID (0040,1001) and Study Instance UID (0020,000D) are
+    left empty when the RIS books (it assigns them); an import gives them, since
+    the modalities may already have stored images under that Study Instance UID.
+    """
 
     procedure_code: ProcedureCode
     steps: Sequence[StepRequest]
     priority: str = Priority.ROUTINE
     description: str = ""
+    requested_procedure_id: str = ""
+    study_instance_uid: str = ""
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _validated_save(instance: M) -> M:
+    """Check every field against its DICOM VR and the model's constraints, then save."""
+    instance.full_clean()
+    instance.save()
+    return instance
 
 
 def patient_create(**fields) -> Patient:
     """Register a patient after checking every field against its DICOM VR."""
-    patient = Patient(**fields)
-    patient.full_clean()
-    patient.save()
-    return patient
+    return _validated_save(Patient(**fields))
+
+
+def station_create(**fields) -> Station:
+    """Add a station (a modality's AE title, name and room) to the catalog."""
+    return _validated_save(Station(**fields))
+
+
+def procedure_code_create(**fields) -> ProcedureCode:
+    """Add a bookable procedure code to the catalog."""
+    return _validated_save(ProcedureCode(**fields))
+
+
+def protocol_code_create(**fields) -> ProtocolCode:
+    """Add a protocol code (Scheduled Protocol Code Sequence item) to the catalog."""
+    return _validated_save(ProtocolCode(**fields))
 
 
 @transaction.atomic
@@ -60,48 +107,73 @@ def order_create(*, patient: Patient, procedures: Sequence[ProcedureRequest], **
     """
     if not procedures:
         raise ValidationError("An order needs at least one requested procedure.")
-    order = Order(patient=patient, **fields)
-    order.full_clean()
-    order.save()
+    order = _validated_save(Order(patient=patient, **fields))
     for procedure in procedures:
         _requested_procedure_create(order=order, procedure=procedure)
     return order
 
 
-def _requested_procedure_create(*, order: Order, procedure: ProcedureRequest) -> None:
+@transaction.atomic
+def requested_procedure_add(*, order: Order, procedure: ProcedureRequest) -> RequestedProcedure:
+    """Add a requested procedure with its steps to an existing order, all or nothing."""
+    return _requested_procedure_create(order=order, procedure=procedure)
+
+
+@transaction.atomic
+def scheduled_step_add(
+    *, requested_procedure: RequestedProcedure, step: StepRequest
+) -> ScheduledProcedureStep:
+    """Add a scheduled step to an existing requested procedure."""
+    return _scheduled_step_create(requested=requested_procedure, step=step)
+
+
+def _requested_procedure_create(*, order: Order, procedure: ProcedureRequest) -> RequestedProcedure:
     code = procedure.procedure_code
     if not code.active:
         raise ValidationError(f"The procedure {code} is no longer offered.")
     if not procedure.steps:
         raise ValidationError(f"The procedure {code} needs at least one scheduled step.")
-    requested = RequestedProcedure(
-        order=order,
-        procedure_code=code,
-        priority=procedure.priority,
-        description=procedure.description,
+    requested = _validated_save(
+        RequestedProcedure(
+            order=order,
+            procedure_code=code,
+            priority=procedure.priority,
+            description=procedure.description,
+            requested_procedure_id=procedure.requested_procedure_id,
+            study_instance_uid=procedure.study_instance_uid or new_uid(),
+        )
     )
-    requested.full_clean()
-    requested.save()
     for step in procedure.steps:
         _scheduled_step_create(requested=requested, step=step)
+    return requested
 
 
-def _scheduled_step_create(*, requested: RequestedProcedure, step: StepRequest) -> None:
+def _scheduled_step_create(
+    *, requested: RequestedProcedure, step: StepRequest
+) -> ScheduledProcedureStep:
     if step.station is not None and not step.station.active:
         raise ValidationError(f"The station {step.station} is not in service.")
     scheduled = ScheduledProcedureStep(
         requested_procedure=requested,
+        sps_id=step.sps_id,
         station=step.station,
+        scheduled_station_ae_title=step.scheduled_station_ae_title,
+        scheduled_station_name=step.scheduled_station_name,
+        location=step.location,
         modality=step.modality,
         start=step.start,
         expected_duration=step.expected_duration,
         performing_physician_name=step.performing_physician_name,
         description=step.description,
+        pre_medication=step.pre_medication,
+        requested_contrast_agent=step.requested_contrast_agent,
+        comments=step.comments,
+        status=step.status,
     )
     scheduled.fill_defaults()
-    scheduled.full_clean()
-    scheduled.save()
+    _validated_save(scheduled)
     protocol_codes = step.protocol_codes
     if protocol_codes is None:
         protocol_codes = requested.procedure_code.default_protocol_codes.all()
     scheduled.protocol_codes.set(protocol_codes)
+    return scheduled

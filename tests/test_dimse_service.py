@@ -1,0 +1,139 @@
+"""The DICOM service process: who may associate, connections, logging, shutdown."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from pydicom import Dataset
+
+from ris.nodes.services import remote_ae_add
+from tests.dimse_helpers import associate, mwl_find
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLING_AE_NOT_RECOGNIZED, CALLED_AE_NOT_RECOGNIZED = 3, 7
+
+
+def any_identifier() -> Dataset:
+    identifier = Dataset()
+    identifier.PatientID = ""
+    return identifier
+
+
+def rejection(assoc) -> tuple[int, int, int]:
+    response = assoc.acceptor.primitive
+    return response.result, response.result_source, response.diagnostic
+
+
+@pytest.fixture
+def registered_only(dicom_service, settings):
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = False
+    return dicom_service
+
+
+def test_unknown_calling_ae_is_rejected_as_not_recognized(registered_only, caplog):
+    assoc = associate(registered_only, calling_ae_title="STRANGER")
+    assert assoc.is_rejected
+    assert rejection(assoc) == (1, 1, CALLING_AE_NOT_RECOGNIZED)
+    assert "STRANGER" in caplog.text
+    assert "rejected" in caplog.text
+
+
+def test_registered_ae_is_accepted_and_disabled_one_rejected(registered_only):
+    remote_ae_add(ae_title="CT1", host="127.0.0.1", port=104)
+    remote_ae_add(ae_title="OLD_CT", host="127.0.0.1", port=104, enabled=False)
+
+    accepted = associate(registered_only, calling_ae_title="CT1")
+    assert accepted.is_established
+    accepted.release()
+    refused = associate(registered_only, calling_ae_title="OLD_CT")
+    assert rejection(refused) == (1, 1, CALLING_AE_NOT_RECOGNIZED)
+
+
+def test_wrong_called_ae_title_is_rejected(dicom_service):
+    assoc = associate(dicom_service, called_ae_title="NOT_THE_RIS")
+    assert assoc.is_rejected
+    assert rejection(assoc) == (1, 1, CALLED_AE_NOT_RECOGNIZED)
+
+
+def test_ae_not_allowed_the_worklist_gets_a_failure(registered_only):
+    remote_ae_add(ae_title="PACS", host="127.0.0.1", port=104, services=["mpps"])
+    [(status, _, status_set)] = mwl_find(registered_only, any_identifier(), calling_ae_title="PACS")
+    assert status == 0xC124
+    assert "may not query" in status_set.ErrorComment
+
+
+def test_operations_are_logged_with_status_matches_and_time(dicom_service, caplog):
+    caplog.set_level("INFO", logger="dimse")
+    mwl_find(dicom_service, any_identifier(), calling_ae_title="US_ROOM_2")
+    lines = [record.getMessage() for record in caplog.records if record.name == "dimse"]
+    assert any("US_ROOM_2" in line and "accepted" in line for line in lines)
+    assert any("MWL C-FIND from US_ROOM_2" in line and "0 matches" in line for line in lines)
+    assert any("US_ROOM_2" in line and "released" in line for line in lines)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_associations_leave_no_database_connection_behind(dicom_service):
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    before = backends()
+    for _ in range(30):
+        mwl_find(dicom_service, any_identifier())
+    time.sleep(0.5)  # the last association's thread closes its connection as it ends
+    assert backends() <= before
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_sigterm_lets_an_open_association_finish_then_exits(tmp_path):
+    """The command stops taking associations, but one in flight completes its work."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "RIS_VAR_DIR": str(tmp_path),
+        "RIS_DIMSE_ACCEPT_ANY_AE": "1",
+        "DJANGO_SETTINGS_MODULE": "ris.settings",
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    service = subprocess.Popen(
+        [sys.executable, "manage.py", "dimse", "--port", str(port), "--bind", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assoc = None
+        for _ in range(100):
+            assoc = associate(("127.0.0.1", port))
+            if assoc.is_established:
+                break
+            time.sleep(0.1)
+        assert assoc.is_established
+        service.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert int(assoc.send_c_echo().Status) == 0x0000  # still served
+        assoc.release()
+        output, _ = service.communicate(timeout=20)
+    finally:
+        service.kill()
+    assert service.returncode == 0
+    assert "DICOM service stopped." in output
+    assert not associate(("127.0.0.1", port)).is_established
