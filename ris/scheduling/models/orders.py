@@ -278,10 +278,11 @@ class ScheduledProcedureStep(models.Model):
     def fill_defaults(self) -> None:
         """Take what was left empty from the station, procedure code and procedure."""
         procedure = self.requested_procedure
-        if self.station is not None and not self.scheduled_station_ae_title:
-            self.scheduled_station_ae_title = self.station.ae_title
-            self.scheduled_station_name = self.scheduled_station_name or self.station.name
-            self.location = self.location or self.station.location
+        station = self.station
+        if station is not None:
+            self.scheduled_station_ae_title = self.scheduled_station_ae_title or station.ae_title
+            self.scheduled_station_name = self.scheduled_station_name or station.name
+            self.location = self.location or station.location
         if not self.modality:
             self.modality = (
                 self.station.modality if self.station else procedure.procedure_code.default_modality
