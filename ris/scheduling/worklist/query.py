@@ -143,8 +143,17 @@ def _key_condition(key: Key, value) -> Q:
     if key.kind == "date":
         return matching.match_date(path, value, keyword)
     if key.kind == "number":
-        return Q() if value in (None, "") else Q(**{path: int(value)})
+        return _match_number(path, value, keyword)
     return matching.match_string(path, value, dictionary_VR(keyword), keyword)
+
+
+def _match_number(path: str, value, keyword: str) -> Q:
+    if value in (None, ""):
+        return Q()
+    try:
+        return Q(**{path: int(value)})
+    except (TypeError, ValueError):
+        raise IdentifierError(f"{keyword}: {value!r} is not a number") from None
 
 
 def _sequence_condition(key: SequenceKey, value) -> Q:
