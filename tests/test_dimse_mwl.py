@@ -21,6 +21,11 @@ from tests.factories import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
+# Malformed keys are the point of some tests; pydicom warns as it builds them.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Invalid value for VR:UserWarning", "ignore:Unknown encoding:UserWarning"
+)
+
 
 @pytest.fixture(autouse=True)
 def department_time_zone(settings):

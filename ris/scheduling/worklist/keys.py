@@ -38,15 +38,21 @@ class Key:
 class SequenceKey:
     """A code-like sequence: its items as dicts, and how item keys match.
 
-    `item_fields` maps item keywords to fields of the item's model; `related`
-    turns a Q on those fields into a Q on the step (a join for one item, an
-    EXISTS for many, so that a step is never returned twice).
+    `item_fields` maps item keywords to fields of the item's model. For an
+    item reached by a join, `prefix` is the path to it; for items of which a
+    step has many, `exists` wraps the item condition in an EXISTS, so that a
+    step is never returned twice.
     """
 
     keyword: str
     items: Callable[[ScheduledProcedureStep], list[dict]]
     item_fields: dict[str, str] = field(default_factory=dict)
-    related: Callable[[Q], Q] | None = None
+    prefix: str = ""
+    exists: Callable[[Q], Q] | None = None
+
+    @property
+    def matchable(self) -> bool:
+        return bool(self.item_fields)
 
 
 def _patient(step):
@@ -105,16 +111,6 @@ CODE_FIELDS = {
     "CodingSchemeVersion": "coding_scheme_version",
     "CodeMeaning": "code_meaning",
 }
-
-
-def _prefixed(prefix: str) -> Callable[[Q], Q]:
-    def related(condition: Q) -> Q:
-        return Q(
-            *[(f"{prefix}{path}", value) for path, value in condition.children],
-            _connector=condition.connector,
-        )
-
-    return related
 
 
 def _any_protocol_code(condition: Q) -> Q:
@@ -194,7 +190,7 @@ TOP_LEVEL_SEQUENCES = [
         "RequestedProcedureCodeSequence",
         lambda s: [code_item(_procedure(s).procedure_code)],
         CODE_FIELDS,
-        _prefixed(PROCEDURE + "procedure_code__"),
+        prefix=PROCEDURE + "procedure_code__",
     ),
     SequenceKey(
         "IssuerOfAccessionNumberSequence",
@@ -204,7 +200,7 @@ TOP_LEVEL_SEQUENCES = [
             else []
         ),
         {"LocalNamespaceEntityID": "issuer_of_accession_number"},
-        _prefixed(ORDER),
+        prefix=ORDER,
     ),
     SequenceKey(
         "OtherPatientIDsSequence",
@@ -254,7 +250,7 @@ STEP_SEQUENCES = [
             for item in unpack(s.protocol_codes_packed, CODE_ITEM)
         ],
         CODE_FIELDS,
-        _any_protocol_code,
+        exists=_any_protocol_code,
     ),
 ]
 

@@ -158,7 +158,7 @@ def _match_number(path: str, value, keyword: str) -> Q:
 
 def _sequence_condition(key: SequenceKey, value) -> Q:
     """Sequence matching (C.2.2.2.6): one stored item must match every item key."""
-    if not isinstance(value, Sequence) or len(value) == 0 or not key.related:
+    if not isinstance(value, Sequence) or len(value) == 0 or not key.matchable:
         return Q()
     if len(value) > 1:
         raise IdentifierError(f"{key.keyword}: a matching sequence has one item")
@@ -168,8 +168,10 @@ def _sequence_condition(key: SequenceKey, value) -> Q:
         if field:
             item_value = _single(element.value, element.keyword)
             vr = dictionary_VR(element.keyword)
-            condition &= matching.match_string(field, item_value, vr, element.keyword)
-    return key.related(condition) if condition else Q()
+            condition &= matching.match_string(key.prefix + field, item_value, vr, element.keyword)
+    if key.exists and condition:
+        return key.exists(condition)
+    return condition
 
 
 def _start_window(item: Dataset) -> Q:
