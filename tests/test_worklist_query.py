@@ -1,0 +1,57 @@
+"""The worklist query itself, without the network: one SQL query, literal characters."""
+
+from datetime import UTC, datetime
+
+import pytest
+from pydicom import Dataset
+
+from ris.scheduling.models import OtherPatientID
+from ris.scheduling.worklist import worklist_find
+from tests.factories import PatientFactory, ScheduledProcedureStepFactory, StationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def identifier(**step_keys) -> Dataset:
+    ds = Dataset()
+    ds.PatientName = ""
+    ds.OtherPatientIDsSequence = []
+    ds.RequestedProcedureCodeSequence = []
+    item = Dataset()
+    item.ScheduledStationAETitle = ""
+    item.ScheduledProtocolCodeSequence = []
+    for keyword, value in step_keys.items():
+        setattr(item, keyword, value)
+    ds.ScheduledProcedureStepSequence = [item]
+    return ds
+
+
+def test_one_sql_query_answers_a_c_find_however_many_matches(django_assert_num_queries):
+    """Protocol codes and other patient IDs come with the steps, not one query each."""
+    for number in range(20):
+        patient = PatientFactory()
+        OtherPatientID.objects.create(patient=patient, other_patient_id=f"OLD{number}")
+        step = ScheduledProcedureStepFactory(requested_procedure__order__patient=patient)
+        step.protocol_codes.set(
+            step.requested_procedure.procedure_code.default_protocol_codes.all()
+        )
+    with django_assert_num_queries(1):
+        responses = list(worklist_find(identifier()))
+    assert len(responses) == 20
+    assert all(len(response.OtherPatientIDsSequence) == 1 for response, _ in responses)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"), [("CT_*", ["CT_1"]), ("CT%", []), ("CT?1", ["CTX1", "CT_1"])]
+)
+def test_sql_wildcard_characters_in_a_key_are_literal(pattern, expected):
+    """ "_" and "%" mean themselves in DICOM; only "*" and "?" are wildcards."""
+    for title in ("CT_1", "CTX1"):
+        ScheduledProcedureStepFactory(
+            station=StationFactory(ae_title=title), start=datetime(2026, 3, 5, tzinfo=UTC)
+        )
+    found = [
+        response.ScheduledProcedureStepSequence[0].ScheduledStationAETitle
+        for response, _ in worklist_find(identifier(ScheduledStationAETitle=pattern))
+    ]
+    assert sorted(found) == expected
