@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connections
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom.sop_class import (
+    ModalityPerformedProcedureStep,
+    ModalityWorklistInformationFind,
+    Verification,
+)
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
-from dimse.handlers import associations, echo, find
+from dimse.handlers import associations, echo, find, mpps
 
 LOGGER = logging.getLogger("dimse")
 
@@ -88,7 +92,11 @@ def make_application_entity(ae_title: str) -> AE:
     # pynetdicom's default transfer syntaxes: Implicit VR Little Endian,
     # Explicit VR Little Endian, Deflated Explicit VR Little Endian, Explicit
     # VR Big Endian.
-    for sop_class in (Verification, ModalityWorklistInformationFind):
+    for sop_class in (
+        Verification,
+        ModalityWorklistInformationFind,
+        ModalityPerformedProcedureStep,
+    ):
         ae.add_supported_context(sop_class)
     return ae
 
@@ -101,6 +109,8 @@ HANDLERS = [
     (evt.EVT_ABORTED, associations.handle_aborted),
     (evt.EVT_C_ECHO, echo.handle_echo),
     (evt.EVT_C_FIND, find.handle_find),
+    (evt.EVT_N_CREATE, mpps.handle_n_create),
+    (evt.EVT_N_SET, mpps.handle_n_set),
 ]
 
 

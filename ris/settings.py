@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "nested_admin",
     "ris.scheduling.apps.SchedulingConfig",
     "ris.nodes",
+    "ris.mpps",
     "dimse",
 ]
 

@@ -10,13 +10,23 @@ class DicomError(Exception):
 
     status = 0xC000
 
-    def __init__(self, comment: str, *, status: int | None = None, offending: tuple = ()):
+    def __init__(
+        self,
+        comment: str,
+        *,
+        status: int | None = None,
+        offending: tuple = (),
+        error_id: int | None = None,
+    ):
         super().__init__(comment)
         self.comment = comment
         if status is not None:
             self.status = status
-        # Tags (as pydicom BaseTag ints) of the elements at fault.
+        # Tags (ints) of the elements at fault: Offending Element (0000,0901) of
+        # a C-FIND, Attribute Identifier List (0000,1005) of an N-service.
         self.offending = tuple(offending)
+        # Error ID (0000,0903), where the standard defines one (e.g. 0xA710).
+        self.error_id = error_id
 
 
 class IdentifierError(DicomError):

@@ -19,11 +19,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from django.db.models import Q
 
 import ris.dicom.lookups  # noqa: F401  (registers __dicom_wildcard)
+from ris.dicom.datetimes import parse_date, parse_time
 from ris.dicom.errors import IdentifierError
 
 WILDCARD_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
-_DA = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_TM = re.compile(r"(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6}))?)?)?")
 
 
 def is_universal(value) -> bool:
@@ -155,32 +154,17 @@ def _split_range(value: str, keyword: str) -> tuple[str, str]:
 
 
 def _parse_date(value: str, keyword: str) -> date:
-    found = _DA.fullmatch(value.replace(".", "") if len(value) == 10 else value)
     try:
-        return date(*map(int, found.groups()))
-    except (AttributeError, ValueError):
+        return parse_date(value)
+    except ValueError:
         raise IdentifierError(f"{value!r} is not a date (YYYYMMDD)") from None
 
 
 def _parse_time(value: str, keyword: str) -> tuple[time, time]:
-    """The first moment a TM value means and the moment after its last one."""
-    found = _TM.fullmatch(value.replace(":", ""))
     try:
-        hour, minute, second, fraction = found.groups()
-        microsecond = int((fraction or "0").ljust(6, "0"))
-        start = time(int(hour), int(minute or 0), int(second or 0), microsecond)
-    except (AttributeError, ValueError):
+        return parse_time(value)
+    except ValueError:
         raise IdentifierError(f"{value!r} is not a time (HHMMSS.FFFFFF)") from None
-    if fraction:
-        step = timedelta(microseconds=10 ** (6 - len(fraction)))
-    elif second:
-        step = timedelta(seconds=1)
-    elif minute:
-        step = timedelta(minutes=1)
-    else:
-        step = timedelta(hours=1)
-    end = (datetime.combine(date.min, start) + step).time()  # 24:00 wraps to 00:00
-    return start, end
 
 
 def matches_string(stored: str, key: str) -> bool:

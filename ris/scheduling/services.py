@@ -11,6 +11,7 @@ from django.db import models, transaction
 from ris.dicom.uids import new_uid
 from ris.scheduling.models import (
     Order,
+    OrderStatus,
     Patient,
     Priority,
     ProcedureCode,
@@ -177,3 +178,44 @@ def _scheduled_step_create(
         protocol_codes = requested.procedure_code.default_protocol_codes.all()
     scheduled.protocol_codes.set(protocol_codes)
     return scheduled
+
+
+# Steps that are done with: nothing more will be performed for them.
+FINAL_STEP_STATUSES = {StepStatus.COMPLETED, StepStatus.DISCONTINUED, StepStatus.CANCELED}
+
+
+@transaction.atomic
+def scheduled_steps_set_status(*, steps: Sequence[ScheduledProcedureStep], status: str) -> None:
+    """Move steps to a status and their orders along (what MPPS reports cause)."""
+    orders = set()
+    for step in steps:
+        if step.status != status:
+            step.status = status
+            step.save(update_fields=["status", "updated_at"])
+        orders.add(step.requested_procedure.order_id)
+    for order in Order.objects.filter(pk__in=orders).select_for_update():
+        order_refresh_status(order=order)
+
+
+def order_refresh_status(*, order: Order) -> None:
+    """An order is in progress once a step has started, and completed (or
+    discontinued, if nothing was completed) once all its steps are done with."""
+    statuses = set(
+        ScheduledProcedureStep.objects.filter(requested_procedure__order=order).values_list(
+            "status", flat=True
+        )
+    )
+    if statuses and statuses <= FINAL_STEP_STATUSES:
+        if StepStatus.COMPLETED in statuses:
+            new_status = OrderStatus.COMPLETED
+        elif StepStatus.DISCONTINUED in statuses:
+            new_status = OrderStatus.DISCONTINUED
+        else:
+            new_status = OrderStatus.CANCELED
+    elif statuses - {StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY}:
+        new_status = OrderStatus.IN_PROGRESS
+    else:
+        new_status = OrderStatus.SCHEDULED
+    if order.status != new_status:
+        order.status = new_status
+        order.save(update_fields=["status", "updated_at"])

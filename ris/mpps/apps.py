@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MppsConfig(AppConfig):
+    name = "ris.mpps"
+    verbose_name = "Performed procedure steps (MPPS)"

@@ -1,0 +1,188 @@
+"""The write path of MPPS: N-CREATE, N-SET and linking to the schedule (PS3.4 F.7).
+
+Every door (DIMSE today, REST later) calls these; each refusal is a
+DicomError carrying the status the standard gives.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pydicom import Dataset
+
+from ris.dicom.datetimes import local_datetime
+from ris.dicom.errors import DicomError
+from ris.dicom.uids import new_uid
+from ris.dicom.vr import MAX_LENGTH, validate_uid
+from ris.mpps import checks, rules
+from ris.mpps.models import PerformedProcedureStep
+from ris.scheduling.models import ScheduledProcedureStep, StepStatus
+from ris.scheduling.services import scheduled_steps_set_status
+
+DUPLICATE_INSTANCE, NO_SUCH_INSTANCE, INVALID_INSTANCE = 0x0111, 0x0112, 0x0117
+PROCESSING_FAILURE, MAY_NO_LONGER_BE_UPDATED = 0x0110, 0xA710
+MPPS_SOP_CLASS_UID = "1.2.840.10008.3.1.2.3.3"
+
+# The step status that an MPPS in each state stands for (PS3.3 C.4.10:
+# STARTED means at least one MPPS references the step).
+STEP_STATUS_FOR = {
+    rules.IN_PROGRESS: StepStatus.STARTED,
+    rules.COMPLETED: StepStatus.COMPLETED,
+    rules.DISCONTINUED: StepStatus.DISCONTINUED,
+}
+
+
+def mpps_create(
+    *, sop_instance_uid: str | None, attributes: Dataset, calling_ae_title: str = ""
+) -> PerformedProcedureStep:
+    """Store a new performed step, IN PROGRESS, and mark the steps it performs STARTED.
+
+    A modality that sends no SOP Instance UID gets one made by the RIS (the
+    caller returns it in the response's Affected SOP Instance UID).
+    """
+    attributes.decode()  # text in its Specific Character Set, before it is stored as Unicode
+    uid = sop_instance_uid or new_uid()
+    _check_uid(uid)
+    if PerformedProcedureStep.objects.filter(sop_instance_uid=uid).exists():
+        raise DicomError(f"An MPPS {uid} exists already", status=DUPLICATE_INSTANCE)
+    checks.check_create(attributes)
+    performed = PerformedProcedureStep(sop_instance_uid=uid, calling_ae_title=calling_ae_title)
+    _store(performed, attributes)
+    try:
+        with transaction.atomic():
+            performed.save()
+            performed.scheduled_steps.set(_scheduled_steps_for(attributes))
+            _move_schedule(performed)
+    except IntegrityError:
+        # Another association created the same instance in the meantime.
+        raise DicomError(f"An MPPS {uid} exists already", status=DUPLICATE_INSTANCE) from None
+    return performed
+
+
+def mpps_set(*, sop_instance_uid: str, modifications: Dataset) -> PerformedProcedureStep:
+    """Merge an N-SET modification list; COMPLETED and DISCONTINUED are final."""
+    with transaction.atomic():
+        # Lock the instance: two N-SETs for one MPPS are applied one after the other.
+        performed = (
+            PerformedProcedureStep.objects.select_for_update()
+            .filter(sop_instance_uid=sop_instance_uid)
+            .first()
+        )
+        if performed is None:
+            raise DicomError(f"No MPPS {sop_instance_uid}", status=NO_SUCH_INSTANCE)
+        if performed.is_final:
+            # PS3.4 Table F.7.2-2.
+            raise DicomError(
+                "Performed Procedure Step Object may no longer be updated",
+                status=PROCESSING_FAILURE,
+                error_id=MAY_NO_LONGER_BE_UPDATED,
+            )
+        checks.check_set(modifications)
+        modifications.decode()
+        merged = stored_dataset(performed)
+        for element in modifications:
+            if element.tag.element != 0 and element.keyword != "SpecificCharacterSet":
+                merged[element.tag] = element  # a sequence replaces the stored one whole
+        status = merged.PerformedProcedureStepStatus
+        if status in rules.FINAL:
+            checks.check_final(merged, status)
+        _store(performed, merged)
+        performed.save()
+        _move_schedule(performed)
+    return performed
+
+
+def mpps_link(*, performed: PerformedProcedureStep, steps: list[ScheduledProcedureStep]) -> None:
+    """Link a performed step to scheduled steps (reconciling an unmatched MPPS);
+    the schedule moves as if they had been referenced from the start."""
+    with transaction.atomic():
+        performed.scheduled_steps.add(*steps)
+        _move_schedule(performed)
+
+
+def stored_dataset(performed: PerformedProcedureStep) -> Dataset:
+    """The MPPS as sent and modified, from its DICOM JSON."""
+    return Dataset.from_json(performed.dataset)
+
+
+def _check_uid(uid: str) -> None:
+    try:
+        validate_uid(uid)
+    except ValidationError:
+        raise DicomError(f"Invalid SOP Instance UID {uid!r}", status=INVALID_INSTANCE) from None
+
+
+def _store(performed: PerformedProcedureStep, dataset: Dataset) -> None:
+    """Keep every attribute as DICOM JSON and index the ones it is found by.
+
+    Text is Unicode in JSON, so Specific Character Set is not kept: the RIS
+    answers in UTF-8 when it returns the instance (F.7.2.2: the SCP keeps a
+    representation valid for old and new values).
+    """
+    dataset = Dataset(dataset)
+    dataset.pop("SpecificCharacterSet", None)
+    performed.dataset = dataset.to_json_dict()
+    zone = timezone.get_default_timezone()
+    try:
+        performed.start = local_datetime(
+            dataset.get("PerformedProcedureStepStartDate", ""),
+            dataset.get("PerformedProcedureStepStartTime", ""),
+            zone,
+        )
+        performed.end = local_datetime(
+            dataset.get("PerformedProcedureStepEndDate") or "",
+            dataset.get("PerformedProcedureStepEndTime") or "",
+            zone,
+        )
+    except ValueError as error:
+        raise DicomError(str(error), status=checks.INVALID_VALUE) from None
+    performed.status = dataset.PerformedProcedureStepStatus
+    performed.performed_procedure_step_id = dataset.get("PerformedProcedureStepID", "")
+    performed.modality = dataset.get("Modality", "")
+    performed.performed_station_ae_title = dataset.get("PerformedStationAETitle", "")
+    performed.patient_id = dataset.get("PatientID") or ""
+    performed.patient_name = str(dataset.get("PatientName") or "")[: 3 * MAX_LENGTH["PN"] + 2]
+    first = dataset.ScheduledStepAttributesSequence[0]
+    performed.accession_number = first.get("AccessionNumber") or ""
+    performed.study_instance_uid = first.get("StudyInstanceUID") or ""
+
+
+def _scheduled_steps_for(attributes: Dataset) -> set[ScheduledProcedureStep]:
+    """The scheduled steps each Scheduled Step Attributes item names (F.7.2.1.1:
+    accession number, Requested Procedure ID, SPS ID, Study Instance UID); none
+    for an unscheduled exam, several in the group case."""
+    found = set()
+    for item in attributes.ScheduledStepAttributesSequence:
+        found.update(_steps_for_item(item, attributes.get("Modality", "")))
+    return found
+
+
+def _steps_for_item(item: Dataset, modality: str):
+    accession = item.get("AccessionNumber") or ""
+    procedure_id = item.get("RequestedProcedureID") or ""
+    sps_id = item.get("ScheduledProcedureStepID") or ""
+    steps = ScheduledProcedureStep.objects.select_related("requested_procedure")
+    if accession:
+        steps = steps.filter(requested_procedure__order__accession_number=accession)
+    if procedure_id:
+        steps = steps.filter(requested_procedure__requested_procedure_id=procedure_id)
+    if sps_id:
+        steps = steps.filter(sps_id=sps_id)
+    elif accession and not procedure_id:
+        # An order may hold steps on several modalities: only this one's were performed.
+        steps = steps.filter(modality=modality)
+    if accession or procedure_id or sps_id:
+        return list(steps)
+    study_uid = item.get("StudyInstanceUID") or ""
+    return list(steps.filter(requested_procedure__study_instance_uid=study_uid))
+
+
+def _move_schedule(performed: PerformedProcedureStep) -> None:
+    """Each linked step takes the status its performed steps stand for together:
+    one still IN PROGRESS keeps it STARTED; otherwise COMPLETED wins over
+    DISCONTINUED (several MPPS for one step: a retake that succeeded)."""
+    for step in performed.scheduled_steps.select_related("requested_procedure"):
+        statuses = set(step.performed_steps.values_list("status", flat=True))
+        for mpps_status in (rules.IN_PROGRESS, rules.COMPLETED, rules.DISCONTINUED):
+            if mpps_status in statuses:
+                scheduled_steps_set_status(steps=[step], status=STEP_STATUS_FOR[mpps_status])
+                break
