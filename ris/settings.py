@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "ris.scheduling.apps.SchedulingConfig",
     "ris.nodes",
     "ris.mpps",
+    "ris.outbox",
     "dimse",
 ]
 
@@ -169,3 +170,23 @@ RIS_UID_ROOT = env.str("RIS_UID_ROOT", default="")
 # their issuer goes into Issuer of Accession Number Sequence (0008,0051).
 RIS_ACCESSION_PREFIX = env.str("RIS_ACCESSION_PREFIX", default="A")
 RIS_ACCESSION_ISSUER = env.str("RIS_ACCESSION_ISSUER", default="RIS")
+
+# --- The outbox: messages the RIS sends (MPPS forwarding; later UPS events, webhooks)
+
+# Seconds between looks at the queue when nothing wakes the dispatcher. On
+# PostgreSQL a NOTIFY wakes it at once for a new message; retries fall due by
+# the clock and are picked up at the next look.
+RIS_OUTBOX_POLL_INTERVAL = env.float("RIS_OUTBOX_POLL_INTERVAL", default=1.0)
+# A failed delivery is retried after BASE seconds, doubling each time up to CAP.
+RIS_OUTBOX_BACKOFF_BASE = env.float("RIS_OUTBOX_BACKOFF_BASE", default=2.0)
+RIS_OUTBOX_BACKOFF_CAP = env.float("RIS_OUTBOX_BACKOFF_CAP", default=300.0)
+# Failed attempts after which a message is given up; 0 (the default): never,
+# so a destination that is down loses nothing and gets everything, in order,
+# when it is back. Messages a destination refuses for good are given up at once.
+RIS_OUTBOX_MAX_ATTEMPTS = env.int("RIS_OUTBOX_MAX_ATTEMPTS", default=0)
+# Seconds a dispatcher has to deliver a message it claimed before another one
+# may send it again (the first is presumed dead). Keep it above the slowest
+# delivery: connection, ACSE, DIMSE and network timeouts together.
+RIS_OUTBOX_CLAIM_TIMEOUT = env.float("RIS_OUTBOX_CLAIM_TIMEOUT", default=300.0)
+# Seconds to wait for the TCP connection of an association the dispatcher opens.
+RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT = env.float("RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT", default=10.0)

@@ -1,6 +1,8 @@
 import pytest
 
 from dimse import server
+from ris.nodes.services import remote_ae_add
+from tests.dimse_helpers import MppsScp, free_port
 
 
 @pytest.fixture
@@ -15,3 +17,19 @@ def dicom_service(transactional_db, settings):
     running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
     yield running.server_address[:2]
     server.stop(running, grace=5)
+
+
+@pytest.fixture
+def pacs():
+    """The destination, not started: a test starts it when the PACS is "up"."""
+    scp = MppsScp(port=free_port())
+    yield scp
+    scp.stop()
+
+
+@pytest.fixture
+def pacs_ae(db, pacs):
+    """The destination registered in ris.nodes as an MPPS destination."""
+    return remote_ae_add(
+        ae_title="PACS", host="127.0.0.1", port=pacs.port, services=[], forward_mpps=True
+    )

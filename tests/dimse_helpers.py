@@ -1,12 +1,25 @@
 """Clients for the tests: a pynetdicom SCU and DCMTK's findscu, on loopback."""
 
 import shutil
+import socket
+import socketserver
 import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom import Dataset, dcmread
-from pynetdicom import AE
-from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import (
+    ModalityPerformedProcedureStep,
+    ModalityWorklistInformationFind,
+    Verification,
+)
+
+from dimse.dispatch import run_dicom_dispatcher
+from ris.outbox.payloads import N_CREATE, N_SET
 
 RIS_AE_TITLE = "RIS"
 
@@ -59,3 +72,92 @@ def findscu(address, keys: list[str], folder: Path, *extra: str) -> list[Dataset
     )
     assert result.returncode == 0, result.stderr
     return [dcmread(path) for path in sorted(folder.glob("rsp*.dcm"))]
+
+
+# --- A destination for forwarded MPPS, and the dispatcher that feeds it ---
+
+MPPS = ModalityPerformedProcedureStep
+
+
+@dataclass
+class Received:
+    operation: str
+    sop_instance_uid: str
+    dataset: Dataset
+    calling_ae_title: str
+    called_ae_title: str
+
+
+class MppsScp:
+    """A stand-in PACS: an MPPS SCP on a loopback port that records what it receives.
+
+    It answers success unless `answers` maps an operation to another status
+    (an int, or a status Dataset with Error ID and comment).
+    """
+
+    def __init__(self, port: int):
+        self.port = port
+        self.received: list[Received] = []
+        self.answers: dict[str, int | Dataset] = {}
+        self.delay = 0.0
+        self._server = None
+
+    def start(self, *sop_classes) -> None:
+        ae = AE(ae_title="PACS")
+        for sop_class in sop_classes or (MPPS,):
+            ae.add_supported_context(sop_class)
+        handlers = [(evt.EVT_N_CREATE, self._on_create), (evt.EVT_N_SET, self._on_set)]
+        self._server = ae.make_server(("127.0.0.1", self.port), evt_handlers=handlers)
+        # A short poll interval: shutdown() waits for the accept loop's next turn.
+        serve = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        serve.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            socketserver.BaseServer.shutdown(self._server)  # made, not started, by the AE
+            self._server.server_close()
+            self._server = None
+
+    def _on_create(self, event):
+        uid = event.request.AffectedSOPInstanceUID
+        return self._record(event, N_CREATE, uid, event.attribute_list)
+
+    def _on_set(self, event):
+        uid = event.request.RequestedSOPInstanceUID
+        return self._record(event, N_SET, uid, event.modification_list)
+
+    def _record(self, event, operation, uid, dataset):
+        time.sleep(self.delay)
+        requestor, acceptor = event.assoc.requestor, event.assoc.acceptor
+        self.received.append(
+            Received(operation, str(uid), dataset, requestor.ae_title, acceptor.ae_title)
+        )
+        return self.answers.get(operation, 0x0000), dataset
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@contextmanager
+def dicom_dispatcher(poll_interval: float = 0.02):
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_dicom_dispatcher, kwargs={"stop": stop, "poll_interval": poll_interval}
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()

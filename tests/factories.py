@@ -79,3 +79,12 @@ class RemoteAEFactory(factory.django.DjangoModelFactory):
     ae_title = factory.Sequence(lambda n: f"MOD{n}")
     host = factory.Sequence(lambda n: f"10.0.{n // 250}.{n % 250 + 1}")
     port = 104
+
+
+class OutboundMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "outbox.OutboundMessage"
+
+    channel = "dicom"
+    destination = "PACS"
+    payload = factory.Sequence(lambda n: {"n": n})

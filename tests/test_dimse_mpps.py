@@ -10,7 +10,10 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep as MPPS
 from ris.mpps.models import PerformedProcedureStep
 from ris.mpps.services import mpps_link
 from ris.nodes.services import remote_ae_add
+from ris.outbox.models import OutboundMessage
+from ris.outbox.payloads import N_CREATE, N_SET
 from ris.scheduling.models import Order, OrderStatus, ScheduledProcedureStep, StepStatus
+from tests.dimse_helpers import dicom_dispatcher, wait_until
 from tests.factories import RequestedProcedureFactory, ScheduledProcedureStepFactory
 
 
@@ -306,3 +309,36 @@ def test_an_ae_not_allowed_mpps_is_refused(dicom_service, settings):
     status, _ = client.create(in_progress(ScheduledProcedureStepFactory()))
     client.release()
     assert status.Status == 0x0124
+
+
+def test_mpps_is_forwarded_in_order_to_a_pacs_that_was_down(
+    modality, pacs, pacs_ae, settings, caplog
+):
+    """IHE PPS Manager: what the modality reports reaches the PACS, late but whole."""
+    settings.RIS_OUTBOX_BACKOFF_BASE, settings.RIS_OUTBOX_BACKOFF_CAP = 0.02, 0.1
+    step = ScheduledProcedureStepFactory()
+    _, uid = modality.create(in_progress(step))
+    modality.set(uid, completed())
+
+    with dicom_dispatcher():  # the PACS is down
+        wait_until(lambda: caplog.text.count("failed, next in") >= 2)
+    assert pacs.received == []
+
+    pacs.start()
+    with dicom_dispatcher():
+        wait_until(lambda: len(pacs.received) == 2)
+    assert [(r.operation, str(r.sop_instance_uid)) for r in pacs.received] == [
+        (N_CREATE, uid),
+        (N_SET, uid),
+    ]
+    assert str(pacs.received[0].dataset.PatientName) == "Müller^Jürgen"
+    assert pacs.received[1].dataset.PerformedProcedureStepStatus == "COMPLETED"
+
+
+def test_a_refused_mpps_is_not_forwarded(modality, pacs_ae):
+    """Only what the RIS accepted goes on: the queue is written in its transaction."""
+    attributes = in_progress(ScheduledProcedureStepFactory())
+    del attributes.PerformedStationAETitle
+    status, _ = modality.create(attributes)
+    assert status.Status == 0x0120
+    assert not OutboundMessage.objects.exists()

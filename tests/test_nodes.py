@@ -255,12 +255,21 @@ def test_ae_add_registers_and_list_shows_it():
 
     listing = ae("list")
     header, row = listing.splitlines()
-    assert header.split() == ["AE", "title", "address", "enabled", "services", "description"]
-    assert row.split(None, 4) == [
+    assert header.split() == [
+        "AE",
+        "title",
+        "address",
+        "enabled",
+        "services",
+        "forward",
+        "description",
+    ]
+    assert row.split(None, 5) == [
         "CT1",
         "10.0.0.5:104",
         "yes",
         "worklist,mpps",
+        "-",
         "CT scanner, room 1",
     ]
 

@@ -15,6 +15,10 @@ from ris.dicom.uids import new_uid
 from ris.dicom.vr import MAX_LENGTH, validate_uid
 from ris.mpps import checks, rules
 from ris.mpps.models import PerformedProcedureStep
+from ris.nodes.selectors import mpps_destinations
+from ris.outbox.models import Channel
+from ris.outbox.payloads import N_CREATE, N_SET, dicom_payload
+from ris.outbox.services import outbox_enqueue
 from ris.scheduling.models import ScheduledProcedureStep, StepStatus
 from ris.scheduling.services import scheduled_steps_set_status
 
@@ -52,6 +56,7 @@ def mpps_create(
             performed.save()
             performed.scheduled_steps.set(_scheduled_steps_for(attributes))
             _move_schedule(performed)
+            _forward(N_CREATE, uid, attributes)
     except IntegrityError:
         # Another association created the same instance in the meantime.
         raise DicomError(f"An MPPS {uid} exists already", status=DUPLICATE_INSTANCE) from None
@@ -88,6 +93,7 @@ def mpps_set(*, sop_instance_uid: str, modifications: Dataset) -> PerformedProce
         _store(performed, merged)
         performed.save()
         _move_schedule(performed)
+        _forward(N_SET, sop_instance_uid, modifications)
     return performed
 
 
@@ -174,6 +180,17 @@ def _steps_for_item(item: Dataset, modality: str):
         return list(steps)
     study_uid = item.get("StudyInstanceUID") or ""
     return list(steps.filter(requested_procedure__study_instance_uid=study_uid))
+
+
+def _forward(operation: str, uid: str, dataset: Dataset) -> None:
+    """Queue the message for each MPPS destination (IHE: the Performed Procedure
+    Step Manager forwards to the archive), in the transaction of the change, so
+    that it is sent if and only if the change is kept, and in order."""
+    payload = dicom_payload(
+        operation=operation, sop_class_uid=MPPS_SOP_CLASS_UID, sop_instance_uid=uid, dataset=dataset
+    )
+    for destination in mpps_destinations():
+        outbox_enqueue(channel=Channel.DICOM, destination=destination.ae_title, payload=payload)
 
 
 def _move_schedule(performed: PerformedProcedureStep) -> None:

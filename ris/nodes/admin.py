@@ -15,14 +15,22 @@ class RemoteAEAdmin(admin.ModelAdmin):
         "may_query_worklist",
         "may_report_mpps",
         "may_use_ups",
+        "forward_mpps",
         "description",
     ]
     list_editable = ["enabled"]
-    list_filter = ["enabled", "may_query_worklist", "may_report_mpps", "may_use_ups"]
+    list_filter = [
+        "enabled",
+        "may_query_worklist",
+        "may_report_mpps",
+        "may_use_ups",
+        "forward_mpps",
+    ]
     search_fields = ["ae_title", "host", "description"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["ae_title", ("host", "port"), "description", "enabled"]}),
         ("Services", {"fields": [("may_query_worklist", "may_report_mpps", "may_use_ups")]}),
+        ("Forwarding", {"fields": ["forward_mpps"]}),
         ("History", {"fields": [("created_at", "updated_at")]}),
     ]

@@ -65,6 +65,12 @@ class RemoteAE(models.Model):
     may_use_ups = models.BooleanField(
         "UPS", default=True, help_text="May use Unified Procedure Steps (UPS Pull, Watch)."
     )
+    forward_mpps = models.BooleanField(
+        "forward MPPS",
+        default=False,
+        help_text="Send this AE (a PACS, say) every MPPS N-CREATE and N-SET the RIS "
+        "receives, in order, retried until delivered.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

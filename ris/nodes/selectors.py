@@ -28,3 +28,8 @@ def remote_ae_get(*, ae_title: str) -> RemoteAE:
 def remote_ae_list() -> QuerySet[RemoteAE]:
     """Every remote AE, by AE title."""
     return RemoteAE.objects.all()
+
+
+def mpps_destinations() -> list[RemoteAE]:
+    """The enabled remote AEs that every MPPS the RIS receives is forwarded to."""
+    return list(RemoteAE.objects.filter(enabled=True, forward_mpps=True))

@@ -18,6 +18,7 @@ def remote_ae_add(
     description: str = "",
     enabled: bool = True,
     services: Iterable[Service | str] | None = None,
+    forward_mpps: bool = False,
 ) -> RemoteAE:
     """Register a remote AE after checking every value; `services=None` allows them all."""
     remote_ae = RemoteAE(
@@ -26,6 +27,7 @@ def remote_ae_add(
         port=port,
         description=description,
         enabled=enabled,
+        forward_mpps=forward_mpps,
         **_service_flags(services),
     )
     remote_ae.full_clean()

@@ -7,7 +7,7 @@ from ris.nodes.models import RemoteAE, Service
 from ris.nodes.selectors import remote_ae_list
 from ris.nodes.services import remote_ae_add, remote_ae_remove, remote_ae_set_enabled
 
-LIST_COLUMNS = ["AE title", "address", "enabled", "services", "description"]
+LIST_COLUMNS = ["AE title", "address", "enabled", "services", "forward", "description"]
 
 
 def _service_names(value: str) -> list[str]:
@@ -26,6 +26,11 @@ class Command(BaseCommand):
         add.add_argument("--port", required=True, type=int, help="TCP port, 1-65535.")
         add.add_argument("--description", default="")
         add.add_argument("--disabled", action="store_true", help="Register it switched off.")
+        add.add_argument(
+            "--forward-mpps",
+            action="store_true",
+            help="Forward every MPPS N-CREATE and N-SET the RIS receives to this AE.",
+        )
         add.add_argument(
             "--services",
             type=_service_names,
@@ -49,7 +54,9 @@ class Command(BaseCommand):
         except RemoteAE.DoesNotExist as error:
             raise CommandError(str(error)) from error
 
-    def _add(self, *, ae_title, host, port, description, disabled, services, **options):
+    def _add(
+        self, *, ae_title, host, port, description, disabled, services, forward_mpps, **options
+    ):
         remote_ae = remote_ae_add(
             ae_title=ae_title,
             host=host,
@@ -57,15 +64,16 @@ class Command(BaseCommand):
             description=description,
             enabled=not disabled,
             services=services,
+            forward_mpps=forward_mpps,
         )
         self.stdout.write(self.style.SUCCESS(f"Registered {remote_ae}."))
 
     def _list(self, **options):
-        rows = [_row(remote_ae) for remote_ae in remote_ae_list()]
-        if not rows:
+        remote_aes = list(remote_ae_list())
+        if not remote_aes:
             self.stdout.write("No remote AEs are registered.")
             return
-        table = [LIST_COLUMNS, *rows]
+        table = [LIST_COLUMNS, *(_row(remote_ae) for remote_ae in remote_aes)]
         widths = [max(map(len, column)) for column in zip(*table, strict=True)]
         for row in table:
             cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -90,6 +98,7 @@ def _row(remote_ae: RemoteAE) -> list[str]:
         remote_ae.address,
         "yes" if remote_ae.enabled else "no",
         ",".join(remote_ae.services) or "-",
+        "mpps" if remote_ae.forward_mpps else "-",
         remote_ae.description,
     ]
 

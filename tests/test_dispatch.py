@@ -1,0 +1,407 @@
+"""The DICOM dispatcher: queued N-CREATE and N-SET delivered to remote AEs, on loopback.
+
+The destination is a real pynetdicom MPPS SCP started by the test ("PACS"),
+reached through real associations from the RIS's AE title.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, Verification
+
+from dimse.dispatch import deliver_dicom
+from ris.nodes.selectors import mpps_destinations
+from ris.nodes.services import remote_ae_add
+from ris.outbox.errors import DeliveryError
+from ris.outbox.models import Channel, OutboundMessage, State
+from ris.outbox.payloads import N_CREATE, N_SET, dicom_payload
+from ris.outbox.services import outbox_enqueue
+from tests.dimse_helpers import dicom_dispatcher, free_port, wait_until
+from tests.factories import RemoteAEFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+MPPS = ModalityPerformedProcedureStep
+
+
+def mpps_created(uid: str) -> Dataset:
+    """An N-CREATE Attribute List: IN PROGRESS, with a name outside ASCII."""
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "Müller^Jürgen"
+    ds.PatientID = "P000001"
+    step = Dataset()
+    step.StudyInstanceUID = generate_uid()
+    step.AccessionNumber = "A000001"
+    step.ScheduledProcedureStepID = "SPS1"
+    ds.ScheduledStepAttributesSequence = [step]
+    ds.PerformedProcedureStepID = "PPS1"
+    ds.PerformedStationAETitle = "CT1"
+    ds.PerformedProcedureStepStartDate = "20260101"
+    ds.PerformedProcedureStepStartTime = "101500"
+    ds.PerformedProcedureStepStatus = "IN PROGRESS"
+    ds.Modality = "CT"
+    return ds
+
+
+def mpps_set(**values) -> Dataset:
+    ds = Dataset()
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def dicom_message(operation: str, uid: str, dataset: Dataset, destination="PACS"):
+    """An unsaved message, as the dispatcher hands it to deliver_dicom."""
+    payload = dicom_payload(
+        operation=operation, sop_class_uid=MPPS, sop_instance_uid=uid, dataset=dataset
+    )
+    return OutboundMessage(channel=Channel.DICOM, destination=destination, payload=payload)
+
+
+def outcome(message: OutboundMessage) -> str:
+    """What the dispatcher would record: delivered, transient or permanent."""
+    try:
+        deliver_dicom(message)
+    except DeliveryError as error:
+        return "permanent" if error.permanent else "transient"
+    return "delivered"
+
+
+def delivery_error(message: OutboundMessage) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        deliver_dicom(message)
+    return caught.value
+
+
+# --- Delivering one message ---------------------------------------------------------
+
+
+def test_n_create_and_n_set_reach_the_destination_with_their_data_sets(pacs, pacs_ae):
+    pacs.start()
+    uid = generate_uid()
+    created, completed = mpps_created(uid), mpps_set(PerformedProcedureStepStatus="COMPLETED")
+    deliver_dicom(dicom_message(N_CREATE, uid, created))
+    deliver_dicom(dicom_message(N_SET, uid, completed))
+    assert [(r.operation, r.sop_instance_uid) for r in pacs.received] == [
+        (N_CREATE, uid),
+        (N_SET, uid),
+    ]
+    assert pacs.received[0].dataset.to_json_dict() == created.to_json_dict()
+    assert pacs.received[0].dataset.PatientName == "Müller^Jürgen"
+    assert pacs.received[1].dataset.to_json_dict() == completed.to_json_dict()
+
+
+def test_the_association_goes_from_our_ae_title_to_the_destinations(pacs, pacs_ae, settings):
+    settings.RIS_AE_TITLE = "MAIN_RIS"
+    pacs.start()
+    deliver_dicom(dicom_message(N_CREATE, generate_uid(), mpps_created("1.2.3")))
+    [received] = pacs.received
+    assert (received.calling_ae_title, received.called_ae_title) == ("MAIN_RIS", "PACS")
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "expected"),
+    [
+        (N_CREATE, 0x0000, "delivered"),
+        (N_CREATE, 0x0107, "delivered"),  # warning: attribute list error
+        (N_SET, 0x0116, "delivered"),  # warning: attribute value out of range
+        (N_CREATE, 0x0111, "delivered"),  # duplicate instance: the destination has it
+        (N_CREATE, 0x0110, "transient"),  # processing failure
+        (N_SET, 0x0213, "transient"),  # resource limitation
+        (N_SET, 0x0124, "transient"),  # not authorized: the destination's setup, not the message
+        (N_CREATE, 0x0106, "permanent"),  # invalid attribute value
+        (N_CREATE, 0x0120, "permanent"),  # missing attribute
+        (N_SET, 0x0112, "permanent"),  # no such SOP instance
+        (N_SET, 0x0111, "permanent"),  # "duplicate" makes no sense for an N-SET
+        (N_SET, 0xC000, "permanent"),  # a failure code nobody planned for
+    ],
+)
+def test_the_destinations_answer_decides_the_outcome(pacs, pacs_ae, operation, status, expected):
+    pacs.answers[operation] = status
+    pacs.start()
+    assert outcome(dicom_message(operation, generate_uid(), mpps_set(Modality="CT"))) == expected
+
+
+def test_an_n_set_to_an_mpps_that_may_no_longer_be_updated_is_given_up(pacs, pacs_ae):
+    """PS3.4 F.7.2.2: 0x0110 with Error ID 0xA710 means COMPLETED or DISCONTINUED there."""
+    status = Dataset()
+    status.Status = 0x0110
+    status.ErrorID = 0xA710
+    status.ErrorComment = "Performed Procedure Step Object may no longer be updated"
+    pacs.answers[N_SET] = status
+    pacs.start()
+    error = delivery_error(dicom_message(N_SET, "1.2.3", mpps_set(Modality="CT")))
+    assert error.permanent
+    assert "0x0110" in str(error)
+    assert "0xA710" in str(error)
+    assert "may no longer be updated" in str(error)
+
+
+def test_a_destination_that_is_down_is_tried_again_later(pacs, pacs_ae):
+    error = delivery_error(dicom_message(N_CREATE, "1.2.3", mpps_created("1.2.3")))
+    assert not error.permanent
+    assert f"No association with PACS (127.0.0.1:{pacs.port})" in str(error)
+
+
+def test_a_destination_without_the_sop_class_is_tried_again_later(pacs, pacs_ae):
+    """A PACS not (yet) set up for MPPS is a configuration to fix; the queue waits."""
+    pacs.start(Verification)
+    error = delivery_error(dicom_message(N_CREATE, "1.2.3", mpps_created("1.2.3")))
+    assert not error.permanent
+    assert "did not accept the SOP class 1.2.840.10008.3.1.2.3.3" in str(error)
+
+
+def test_no_response_is_tried_again_later(pacs, pacs_ae, settings):
+    settings.RIS_DIMSE_DIMSE_TIMEOUT = 0.3
+    pacs.delay = 1
+    pacs.start()
+    error = delivery_error(dicom_message(N_CREATE, "1.2.3", mpps_created("1.2.3")))
+    assert not error.permanent
+    assert "no response" in str(error)
+
+
+def test_an_unknown_destination_is_given_up(db):
+    error = delivery_error(dicom_message(N_CREATE, "1.2.3", mpps_created("1.2.3"), "GONE"))
+    assert error.permanent
+    assert "'GONE'" in str(error)
+
+
+def test_a_disabled_destination_is_waited_for(db):
+    """Switching an AE off pauses its queue; it loses nothing."""
+    RemoteAEFactory(ae_title="PACS", host="127.0.0.1", enabled=False)
+    error = delivery_error(dicom_message(N_CREATE, "1.2.3", mpps_created("1.2.3")))
+    assert not error.permanent
+    assert "disabled" in str(error)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"operation": "N-DELETE", "sop_class_uid": MPPS, "sop_instance_uid": "1.2", "dataset": {}},
+        {"operation": "N-SET", "sop_class_uid": MPPS, "dataset": {}},
+        {"operation": "N-SET", "sop_class_uid": MPPS, "sop_instance_uid": "1.2", "dataset": 7},
+        {"operation": "N-SET", "sop_class_uid": MPPS, "sop_instance_uid": "1.2", "dataset": "x"},
+        {
+            "operation": "N-SET",
+            "sop_class_uid": MPPS,
+            "sop_instance_uid": "1",
+            "dataset": {"0010": {}},
+        },
+    ],
+)
+def test_a_malformed_message_is_given_up_without_an_association(pacs_ae, payload):
+    message = OutboundMessage(channel=Channel.DICOM, destination="PACS", payload=payload)
+    assert delivery_error(message).permanent
+
+
+def test_dicom_payload_refuses_an_unknown_operation():
+    with pytest.raises(ValueError, match="N-DELETE"):
+        dicom_payload(operation="N-DELETE", sop_class_uid=MPPS, sop_instance_uid="1", dataset=None)
+
+
+# --- End to end: a destination that is down, then back ------------------------------
+
+
+def forward_mpps(operation: str, uid: str, dataset: Dataset) -> None:
+    """What the MPPS service does with each N-CREATE and N-SET it accepts."""
+    payload = dicom_payload(
+        operation=operation, sop_class_uid=MPPS, sop_instance_uid=uid, dataset=dataset
+    )
+    for destination in mpps_destinations():
+        outbox_enqueue(channel=Channel.DICOM, destination=destination.ae_title, payload=payload)
+
+
+def test_a_destination_that_was_down_gets_everything_in_order_when_it_is_back(
+    transactional_db, settings, pacs, pacs_ae, caplog
+):
+    settings.RIS_OUTBOX_BACKOFF_BASE, settings.RIS_OUTBOX_BACKOFF_CAP = 0.02, 0.1
+    uid = generate_uid()
+    sent = [
+        (N_CREATE, mpps_created(uid)),
+        (N_SET, mpps_set(PerformedSeriesSequence=[mpps_set(SeriesInstanceUID="1.2.3.4")])),
+        (N_SET, mpps_set(PerformedProcedureStepStatus="COMPLETED")),
+    ]
+    for operation, dataset in sent:
+        forward_mpps(operation, uid, dataset)
+    failures = lambda: caplog.text.count("failed, next in")  # noqa: E731
+
+    with dicom_dispatcher():  # the PACS is down
+        wait_until(lambda: failures() >= 3)
+    assert pacs.received == []
+    head, *behind = OutboundMessage.objects.order_by("id")
+    assert (head.state, "No association with PACS" in head.last_error) == (State.PENDING, True)
+    assert head.attempts >= 3
+    # Strict order: nothing queued behind the N-CREATE was tried.
+    assert [(m.state, m.attempts) for m in behind] == [(State.PENDING, 0), (State.PENDING, 0)]
+
+    pacs.start()  # the PACS is back
+    with dicom_dispatcher():
+        wait_until(lambda: len(pacs.received) == 3)
+    assert [(r.operation, r.sop_instance_uid) for r in pacs.received] == [
+        (N_CREATE, uid),
+        (N_SET, uid),
+        (N_SET, uid),
+    ]
+    for received, (_, dataset) in zip(pacs.received, sent, strict=True):
+        assert received.dataset.to_json_dict() == dataset.to_json_dict()
+    states = OutboundMessage.objects.order_by("id").values_list("state", "attempts")
+    assert list(states) == [(State.DELIVERED, head.attempts + 1), *[(State.DELIVERED, 1)] * 2]
+
+
+# --- MPPS destinations in ris.nodes ----------------------------------------------------
+
+
+def test_mpps_destinations_are_the_enabled_aes_that_forward_mpps(db):
+    pacs = RemoteAEFactory(ae_title="PACS", forward_mpps=True)
+    RemoteAEFactory(ae_title="OLD_PACS", forward_mpps=True, enabled=False)
+    RemoteAEFactory(ae_title="CT1")
+    assert mpps_destinations() == [pacs]
+
+
+def test_remote_aes_do_not_forward_mpps_unless_told(db):
+    assert not remote_ae_add(ae_title="CT1", host="10.0.0.5", port=104).forward_mpps
+
+
+def ae(*args: str) -> str:
+    out = StringIO()
+    call_command("ae", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_ae_add_forward_mpps_and_list_shows_the_forward_column(db):
+    ae("add", "PACS", "--host", "10.0.0.9", "--port", "104", "--services", "", "--forward-mpps")
+    ae("add", "CT1", "--host", "10.0.0.5", "--port", "104", "--description", "CT scanner")
+    header, ct1, pacs = ae("list").splitlines()
+    columns = ["AE", "title", "address", "enabled", "services", "forward", "description"]
+    assert header.split() == columns
+    assert ct1.split(None, 5) == [
+        "CT1",
+        "10.0.0.5:104",
+        "yes",
+        "worklist,mpps,ups",
+        "-",
+        "CT scanner",
+    ]
+    assert pacs.split() == ["PACS", "10.0.0.9:104", "yes", "-", "mpps"]
+
+
+def test_admin_shows_and_filters_the_forward_mpps_flag(admin_client):
+    remote_ae = RemoteAEFactory(ae_title="PACS", forward_mpps=True)
+    url = "/admin/nodes/remoteae/"
+    assert "forward_mpps" in admin_client.get(f"{url}{remote_ae.pk}/change/").content.decode()
+    assert "PACS" in admin_client.get(url, {"forward_mpps__exact": "1"}).content.decode()
+    assert "PACS" not in admin_client.get(url, {"forward_mpps__exact": "0"}).content.decode()
+
+
+# --- The commands ----------------------------------------------------------------------
+
+PREPARE = """
+import django; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+"""
+
+ENQUEUE = """
+import sys, django; django.setup()
+from pydicom import Dataset
+from ris.nodes.services import remote_ae_add
+from ris.outbox.payloads import dicom_payload
+from ris.outbox.services import outbox_enqueue
+remote_ae_add(ae_title="PACS", host="127.0.0.1", port=int(sys.argv[1]), forward_mpps=True)
+dataset = Dataset()
+dataset.PerformedProcedureStepStatus = "IN PROGRESS"
+payload = dicom_payload(operation="N-CREATE", sop_class_uid="1.2.840.10008.3.1.2.3.3",
+                        sop_instance_uid="1.2.3.4", dataset=dataset)
+outbox_enqueue(channel="dicom", destination="PACS", payload=payload)
+"""
+
+
+@pytest.fixture(scope="module")
+def migrated_database(tmp_path_factory) -> Path:
+    """An SQLite file with the schema, made once; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    run_python(PREPARE, folder)
+    return folder / "ris.sqlite3"
+
+
+def command_environment(var_dir: Path) -> dict:
+    env = {**os.environ, "DEBUG": "1", "RIS_VAR_DIR": str(var_dir)}
+    env["DJANGO_SETTINGS_MODULE"] = "ris.settings"
+    env.pop("DATABASE_URL", None)  # the commands run on their own SQLite file
+    return env
+
+
+def run_python(code: str, var_dir: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=command_environment(var_dir),
+        check=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def command_database(tmp_path, migrated_database) -> Path:
+    shutil.copy(migrated_database, tmp_path / "ris.sqlite3")
+    return tmp_path
+
+
+def run_until_sigterm(command: list[str], var_dir: Path, until) -> str:
+    """Run `manage.py COMMAND` until `until()` holds, then SIGTERM it; its output."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", *command],
+        cwd=ROOT,
+        env=command_environment(var_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(until, timeout=15)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    return output
+
+
+def test_the_dispatch_command_delivers_until_sigterm(command_database, pacs):
+    pacs.start()
+    run_python(ENQUEUE, command_database, str(pacs.port))
+    output = run_until_sigterm(
+        ["dispatch", "--poll-interval", "0.05"], command_database, lambda: pacs.received
+    )
+    assert [(r.operation, r.sop_instance_uid) for r in pacs.received] == [(N_CREATE, "1.2.3.4")]
+    assert "DICOM dispatcher stopped." in output
+
+
+def test_the_dimse_command_runs_a_dispatcher(command_database, pacs):
+    pacs.start()
+    run_python(ENQUEUE, command_database, str(pacs.port))
+    command = ["dimse", "--bind", "127.0.0.1", "--port", str(free_port())]
+    output = run_until_sigterm(command, command_database, lambda: pacs.received)
+    assert "Dispatching queued DICOM messages." in output
+    assert "DICOM service stopped." in output
+
+
+def test_the_dimse_command_with_no_dispatch_leaves_the_queue_alone(command_database, pacs):
+    pacs.start()
+    run_python(ENQUEUE, command_database, str(pacs.port))
+    command = ["dimse", "--bind", "127.0.0.1", "--port", str(free_port()), "--no-dispatch"]
+    started = time.monotonic()
+    output = run_until_sigterm(command, command_database, lambda: time.monotonic() > started + 2)
+    assert pacs.received == []
+    assert "Dispatching" not in output
+    assert "DICOM service stopped." in output
