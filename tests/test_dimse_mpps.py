@@ -342,3 +342,20 @@ def test_a_refused_mpps_is_not_forwarded(modality, pacs_ae):
     status, _ = modality.create(attributes)
     assert status.Status == 0x0120
     assert not OutboundMessage.objects.exists()
+
+
+def test_text_in_latin1_is_kept_as_sent(modality):
+    """Values are decoded with the request's character set before they are stored."""
+    attributes = in_progress(ScheduledProcedureStepFactory())
+    attributes.SpecificCharacterSet = "ISO_IR 100"
+    attributes.PatientName = "Größer^Björn"
+    _, uid = modality.create(attributes)
+    comment = Dataset()
+    comment.SpecificCharacterSet = "ISO_IR 100"
+    comment.CommentsOnThePerformedProcedureStep = "Patientin bewegte sich, Wiederholung nötig"
+    assert modality.set(uid, comment).Status == 0x0000
+
+    performed = PerformedProcedureStep.objects.get(sop_instance_uid=uid)
+    assert performed.patient_name == "Größer^Björn"
+    assert performed.dataset["00400280"]["Value"] == ["Patientin bewegte sich, Wiederholung nötig"]
+    assert "00080005" not in performed.dataset

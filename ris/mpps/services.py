@@ -43,7 +43,6 @@ def mpps_create(
     A modality that sends no SOP Instance UID gets one made by the RIS (the
     caller returns it in the response's Affected SOP Instance UID).
     """
-    attributes.decode()  # text in its Specific Character Set, before it is stored as Unicode
     uid = sop_instance_uid or new_uid()
     _check_uid(uid)
     if PerformedProcedureStep.objects.filter(sop_instance_uid=uid).exists():
@@ -82,7 +81,6 @@ def mpps_set(*, sop_instance_uid: str, modifications: Dataset) -> PerformedProce
                 error_id=MAY_NO_LONGER_BE_UPDATED,
             )
         checks.check_set(modifications)
-        modifications.decode()
         merged = stored_dataset(performed)
         for element in modifications:
             if element.tag.element != 0 and element.keyword != "SpecificCharacterSet":
@@ -124,9 +122,9 @@ def _store(performed: PerformedProcedureStep, dataset: Dataset) -> None:
     answers in UTF-8 when it returns the instance (F.7.2.2: the SCP keeps a
     representation valid for old and new values).
     """
-    dataset = Dataset(dataset)
-    dataset.pop("SpecificCharacterSet", None)
-    performed.dataset = dataset.to_json_dict()
+    as_json = dataset.to_json_dict()  # values decoded with their character set
+    as_json.pop("00080005", None)
+    performed.dataset = as_json
     zone = timezone.get_default_timezone()
     try:
         performed.start = local_datetime(
