@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 WEB_PORT ?= 8000
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,9 @@ format: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+
+# Modality Worklist latency against DCMTK wlmscpfs at 1,000, 10,000 and
+# 100,000 scheduled steps (docs/benchmarks.md). Needs DCMTK and a PostgreSQL
+# on 127.0.0.1:5432 where user postgres may create the database ris_bench.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/mwl_latency.py $(BENCH_ARGS)

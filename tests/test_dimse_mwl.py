@@ -292,6 +292,16 @@ def test_an_empty_step_sequence_returns_the_whole_item(dicom_service):
     ).strftime("%H%M%S")
 
 
+def test_a_step_sequence_with_one_empty_item_returns_the_whole_item(dicom_service):
+    step = book(start=at(5, 9))
+    identifier = Dataset()
+    identifier.ScheduledProcedureStepSequence = [Dataset()]
+    [response] = matches(mwl_find(dicom_service, identifier))
+    item = response.ScheduledProcedureStepSequence[0]
+    assert item.ScheduledProcedureStepID == step.sps_id
+    assert item.Modality == "CT"
+
+
 def test_other_patient_ids_come_back_as_a_sequence(dicom_service):
     patient = PatientFactory()
     OtherPatientID.objects.create(

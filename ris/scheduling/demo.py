@@ -183,6 +183,7 @@ class StationDays:
     first_day: date
     days: int
     cursors: dict = field(default_factory=dict)
+    full: set = field(default_factory=set)
 
     def load_existing(self, stations: list[Station]) -> None:
         """Start after what is already booked, so that a second run adds, not overlaps."""
@@ -199,11 +200,13 @@ class StationDays:
         """The start of a step of this duration; True if the day was already full."""
         key = (station.pk, day)
         start = self.cursors.get(key) or self._at(day, WORKDAY_START)
-        overbooked = start + duration > self._at(day, WORKDAY_END)
-        if overbooked:  # beyond a day's capacity the demo double-books from the morning
+        if start + duration > self._at(day, WORKDAY_END):
+            # Beyond a day's capacity the demo double-books from the morning,
+            # and every later step that day overlaps another.
+            self.full.add(key)
             start = self._at(day, WORKDAY_START)
         self.cursors[key] = start + duration
-        return start, overbooked
+        return start, key in self.full
 
     @staticmethod
     def _at(day: date, at: time) -> datetime:

@@ -43,7 +43,7 @@ def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[D
 def _step_item(step, requested: Dataset | None) -> tuple[Dataset, bool]:
     """The single Scheduled Procedure Step item; all of it if the request's item was empty."""
     item = Dataset()
-    if requested is None:
+    if requested is None or len(requested) == 0:
         for key in STEP_KEYS.values():
             _put(item, key, step, None)
         return item, True
