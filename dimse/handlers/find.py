@@ -7,6 +7,7 @@ from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from dimse.handlers.associations import may_use, peer
+from dimse.handlers.status import failure_status
 from ris.dicom.errors import DicomError, IdentifierError
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
@@ -25,7 +26,7 @@ def handle_find(event):
     if event.context.abstract_syntax == ModalityWorklistInformationFind:
         yield from handle_mwl_find(event)
     else:
-        yield failure(0x0122, "SOP class not supported"), None
+        yield failure_status(DicomError("SOP class not supported", status=0x0122)), None
 
 
 def handle_mwl_find(event):
@@ -43,11 +44,12 @@ def handle_mwl_find(event):
             yield (PENDING if all_keys_known else PENDING_UNSUPPORTED_KEYS), response
     except DicomError as error:
         status = error.status
-        yield failure(error.status, error.comment, error.offending), None
+        yield failure_status(error, elements_field="OffendingElement"), None
     except Exception:
         LOGGER.exception("Worklist query from %s failed", peer(event.assoc))
         status = UNABLE_TO_PROCESS
-        yield failure(UNABLE_TO_PROCESS, "The RIS could not process the query"), None
+        error = DicomError("The RIS could not process the query", status=UNABLE_TO_PROCESS)
+        yield failure_status(error), None
     finally:
         milliseconds = (time.monotonic() - started) * 1000
         LOGGER.info(
@@ -64,13 +66,3 @@ def _identifier(event) -> Dataset:
         return event.identifier
     except Exception as error:
         raise IdentifierError(f"The identifier could not be decoded: {error}") from error
-
-
-def failure(status: int, comment: str, offending=()) -> Dataset:
-    """A failure status with Error Comment (0000,0902), at most 64 characters (LO)."""
-    dataset = Dataset()
-    dataset.Status = status
-    dataset.ErrorComment = comment[:64]
-    if offending:
-        dataset.OffendingElement = list(offending)
-    return dataset

@@ -7,6 +7,7 @@ from pydicom import Dataset
 from pynetdicom.sop_class import ModalityPerformedProcedureStep
 
 from dimse.handlers.associations import may_use, peer
+from dimse.handlers.status import failure_status
 from ris.dicom.errors import DicomError
 from ris.mpps.services import mpps_create, mpps_set
 from ris.nodes.models import Service
@@ -14,17 +15,19 @@ from ris.nodes.models import Service
 LOGGER = logging.getLogger("dimse")
 
 SUCCESS, PROCESSING_FAILURE, NOT_AUTHORIZED, NO_SUCH_SOP_CLASS = 0x0000, 0x0110, 0x0124, 0x0118
+# N-CREATE responses have no Attribute Identifier List (PS3.7 10.3.5); N-SET's do.
+ELEMENTS_FIELD = {"N-CREATE": None, "N-SET": "AttributeIdentifierList"}
 
 
 def handle_n_create(event):
     if event.context.abstract_syntax != ModalityPerformedProcedureStep:
-        return status_dataset(DicomError("SOP class not supported", status=NO_SUCH_SOP_CLASS)), None
+        return failure_status(DicomError("SOP class not supported", status=NO_SUCH_SOP_CLASS)), None
     return _logged(event, "N-CREATE", _create)
 
 
 def handle_n_set(event):
     if event.context.abstract_syntax != ModalityPerformedProcedureStep:
-        return status_dataset(DicomError("SOP class not supported", status=NO_SUCH_SOP_CLASS)), None
+        return failure_status(DicomError("SOP class not supported", status=NO_SUCH_SOP_CLASS)), None
     return _logged(event, "N-SET", _set)
 
 
@@ -58,11 +61,11 @@ def _logged(event, operation: str, perform):
         status, dataset, uid = perform(event)
         result = (status, dataset)
     except DicomError as error:
-        result = (status_dataset(error, with_attributes=operation == "N-SET"), None)
+        result = (failure_status(error, elements_field=ELEMENTS_FIELD[operation]), None)
     except Exception:
         LOGGER.exception("MPPS %s from %s failed", operation, peer(event.assoc))
         result = (
-            status_dataset(DicomError("The RIS could not process it", status=PROCESSING_FAILURE)),
+            failure_status(DicomError("The RIS could not process it", status=PROCESSING_FAILURE)),
             None,
         )
     status = result[0] if isinstance(result[0], int) else result[0].Status
@@ -75,18 +78,3 @@ def _logged(event, operation: str, perform):
         (time.monotonic() - started) * 1000,
     )
     return result
-
-
-def status_dataset(error: DicomError, with_attributes: bool = False) -> Dataset:
-    """Status, Error Comment (64 characters) and Error ID; the tags at fault go in
-    Attribute Identifier List (0000,1005) where the response has one (N-SET), and
-    into the comment as well, since N-CREATE responses carry no such list."""
-    dataset = Dataset()
-    dataset.Status = error.status
-    tags = " ".join(f"({tag >> 16:04X},{tag & 0xFFFF:04X})" for tag in error.offending)
-    dataset.ErrorComment = (f"{tags}: {error.comment}" if tags else error.comment)[:64]
-    if error.error_id is not None:
-        dataset.ErrorID = error.error_id
-    if with_attributes and error.offending:
-        dataset.AttributeIdentifierList = list(error.offending)
-    return dataset
