@@ -261,11 +261,12 @@ def test_a_destination_that_was_down_gets_everything_in_order_when_it_is_back(
 # --- MPPS destinations in ris.nodes ----------------------------------------------------
 
 
-def test_mpps_destinations_are_the_enabled_aes_that_forward_mpps(db):
+def test_mpps_destinations_are_the_aes_that_forward_mpps_enabled_or_not(db):
+    """A disabled destination's messages are queued, to wait until it is back."""
+    paused = RemoteAEFactory(ae_title="OLD_PACS", forward_mpps=True, enabled=False)
     pacs = RemoteAEFactory(ae_title="PACS", forward_mpps=True)
-    RemoteAEFactory(ae_title="OLD_PACS", forward_mpps=True, enabled=False)
     RemoteAEFactory(ae_title="CT1")
-    assert mpps_destinations() == [pacs]
+    assert mpps_destinations() == [paused, pacs]
 
 
 def test_remote_aes_do_not_forward_mpps_unless_told(db):

@@ -280,7 +280,7 @@ def test_retry_now_puts_a_dead_message_back_before_the_later_ones():
     first, _second = enqueue(), enqueue()
     outbox_mark_failed(message=claim(), error="refused", permanent=True)
     outbox_retry_now(message_ids=[first.pk])
-    assert reload(first).state == State.PENDING
+    assert (reload(first).state, reload(first).attempts) == (State.PENDING, 0)
     assert claim() == first
 
 

@@ -31,5 +31,10 @@ def remote_ae_list() -> QuerySet[RemoteAE]:
 
 
 def mpps_destinations() -> list[RemoteAE]:
-    """The enabled remote AEs that every MPPS the RIS receives is forwarded to."""
-    return list(RemoteAE.objects.filter(enabled=True, forward_mpps=True))
+    """The remote AEs that every MPPS the RIS receives is forwarded to.
+
+    Disabled ones too: their messages are queued and wait until the AE is
+    enabled again, so a PACS switched off for maintenance misses nothing (an
+    N-SET without its N-CREATE would be refused).
+    """
+    return list(RemoteAE.objects.filter(forward_mpps=True))

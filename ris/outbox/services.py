@@ -105,14 +105,15 @@ def outbox_retry_now(*, message_ids: Iterable[int]) -> int:
     """Make pending and dead messages due now; returns how many. Delivered ones stay.
 
     A dead message becomes pending again in its old place: it goes before every
-    message queued after it for its destination, as it would have.
+    message queued after it for its destination, as it would have. Its attempts
+    start again from zero, so that RIS_OUTBOX_MAX_ATTEMPTS gives it a full run.
     """
     retried = OutboundMessage.objects.filter(pk__in=list(message_ids)).exclude(
         state=State.DELIVERED
     )
     for channel in set(retried.values_list("channel", flat=True)):
         wakeup.notify(channel=channel)
-    return retried.update(state=State.PENDING, next_attempt_at=timezone.now())
+    return retried.update(state=State.PENDING, attempts=0, next_attempt_at=timezone.now())
 
 
 @transaction.atomic
