@@ -195,9 +195,20 @@ def _move_schedule(performed: PerformedProcedureStep) -> None:
     """Each linked step takes the status its performed steps stand for together:
     one still IN PROGRESS keeps it STARTED; otherwise COMPLETED wins over
     DISCONTINUED (several MPPS for one step: a retake that succeeded)."""
-    for step in performed.scheduled_steps.select_related("requested_procedure"):
-        statuses = set(step.performed_steps.values_list("status", flat=True))
+    keys = list(performed.scheduled_steps.values_list("pk", flat=True))
+    # Lock the steps (in key order) before reading their MPPS: two reports for
+    # one step at once are then applied one after the other, each seeing the other.
+    steps = (
+        ScheduledProcedureStep.objects.filter(pk__in=keys)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .select_related("requested_procedure")
+    )
+    statuses = {}
+    for step in steps:
+        reported = set(step.performed_steps.values_list("status", flat=True))
         for mpps_status in (rules.IN_PROGRESS, rules.COMPLETED, rules.DISCONTINUED):
-            if mpps_status in statuses:
-                scheduled_steps_set_status(steps=[step], status=STEP_STATUS_FOR[mpps_status])
+            if mpps_status in reported:
+                statuses[step] = STEP_STATUS_FOR[mpps_status]
                 break
+    scheduled_steps_set_status(statuses=statuses)

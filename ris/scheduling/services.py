@@ -185,15 +185,19 @@ FINAL_STEP_STATUSES = {StepStatus.COMPLETED, StepStatus.DISCONTINUED, StepStatus
 
 
 @transaction.atomic
-def scheduled_steps_set_status(*, steps: Sequence[ScheduledProcedureStep], status: str) -> None:
-    """Move steps to a status and their orders along (what MPPS reports cause)."""
-    orders = set()
-    for step in steps:
+def scheduled_steps_set_status(*, statuses: dict[ScheduledProcedureStep, str]) -> None:
+    """Move steps to new statuses and their orders along (what MPPS reports cause).
+
+    The caller holds the steps' row locks; the orders are locked here, in one
+    order (by key), so that two reports for one order wait for each other and
+    never deadlock.
+    """
+    for step, status in statuses.items():
         if step.status != status:
             step.status = status
             step.save(update_fields=["status", "updated_at"])
-        orders.add(step.requested_procedure.order_id)
-    for order in Order.objects.filter(pk__in=orders).select_for_update():
+    order_keys = {step.requested_procedure.order_id for step in statuses}
+    for order in Order.objects.filter(pk__in=order_keys).order_by("pk").select_for_update():
         order_refresh_status(order=order)
 
 
