@@ -159,6 +159,12 @@ RIS_DIMSE_MAX_PDU_SIZE = env.int("RIS_DIMSE_MAX_PDU_SIZE", default=65536)
 # Seconds that in-flight associations get to finish after SIGTERM.
 RIS_DIMSE_SHUTDOWN_GRACE = env.float("RIS_DIMSE_SHUTDOWN_GRACE", default=30)
 
+# MPPS DISCONTINUED needs a Discontinuation Reason Code Sequence item (IHE
+# SWF); off for modalities that never send one (PS3.4 makes it optional).
+RIS_MPPS_REQUIRE_DISCONTINUATION_REASON = env.bool(
+    "RIS_MPPS_REQUIRE_DISCONTINUATION_REASON", default=True
+)
+
 # Which Scheduled Procedure Step Status values are on the worklist.
 RIS_WORKLIST_STATUSES = env.list("RIS_WORKLIST_STATUSES", default=["SCHEDULED", "ARRIVED", "READY"])
 

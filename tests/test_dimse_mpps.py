@@ -243,6 +243,14 @@ def test_discontinued_needs_its_reason(modality):
     assert order_status(step) == OrderStatus.DISCONTINUED
 
 
+def test_a_site_may_waive_the_discontinuation_reason(modality, settings):
+    settings.RIS_MPPS_REQUIRE_DISCONTINUATION_REASON = False
+    step = ScheduledProcedureStepFactory()
+    _, uid = modality.create(in_progress(step))
+    assert modality.set(uid, discontinued(with_reason=False)).Status == 0x0000
+    assert status_of(step) == StepStatus.DISCONTINUED
+
+
 def test_n_set_may_not_change_what_the_standard_fixes(modality):
     _, uid = modality.create(in_progress(ScheduledProcedureStepFactory()))
     change = Dataset()

@@ -64,13 +64,15 @@ def check_set(modifications: Dataset) -> None:
     _check_series(modifications)
 
 
-def check_final(merged: Dataset, status: str) -> None:
+def check_final(merged: Dataset, status: str, *, reason_required: bool = True) -> None:
     """What COMPLETED and DISCONTINUED need (F.7.2.2.2): end date and time, and the
-    performed series (COMPLETED) or the reason (DISCONTINUED)."""
+    performed series (COMPLETED) or, unless the site waives it, the reason
+    (DISCONTINUED)."""
     needed = [kw for kw, rule in rules.TOP_LEVEL.items() if rule.final]
-    needed.append(
-        rules.COMPLETED_NEEDS_ITEMS if status == rules.COMPLETED else rules.DISCONTINUED_NEEDS_ITEMS
-    )
+    if status == rules.COMPLETED:
+        needed.append(rules.COMPLETED_NEEDS_ITEMS)
+    elif reason_required:
+        needed.append(rules.DISCONTINUED_NEEDS_ITEMS)
     absent = [tag_for_keyword(kw) for kw in needed if kw not in merged]
     if absent:
         raise DicomError(f"{status} needs these", status=MISSING_ATTRIBUTE, offending=absent)

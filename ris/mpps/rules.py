@@ -91,8 +91,9 @@ PERFORMED_SERIES_ITEM = {
 }
 
 # What a final state needs beyond the `final` rules (F.7.2.2.2): a completed
-# step lists the series it made; a discontinued one says why (IHE SWF asks
-# for the reason; PS3.4 makes the sequence 3/3, so the RIS requires it only
-# at DISCONTINUED).
+# step lists the series it made; a discontinued one says why. PS3.4 makes the
+# reason 3/3; the RIS requires it at DISCONTINUED (IHE SWF asks for it) unless
+# RIS_MPPS_REQUIRE_DISCONTINUATION_REASON is off, for modalities that never
+# send one.
 COMPLETED_NEEDS_ITEMS = "PerformedSeriesSequence"
 DISCONTINUED_NEEDS_ITEMS = "PerformedProcedureStepDiscontinuationReasonCodeSequence"

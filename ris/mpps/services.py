@@ -4,6 +4,7 @@ Every door (DIMSE today, REST later) calls these; each refusal is a
 DicomError carrying the status the standard gives.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -87,7 +88,8 @@ def mpps_set(*, sop_instance_uid: str, modifications: Dataset) -> PerformedProce
                 merged[element.tag] = element  # a sequence replaces the stored one whole
         status = merged.PerformedProcedureStepStatus
         if status in rules.FINAL:
-            checks.check_final(merged, status)
+            reason_required = settings.RIS_MPPS_REQUIRE_DISCONTINUATION_REASON
+            checks.check_final(merged, status, reason_required=reason_required)
         _store(performed, merged)
         performed.save()
         _move_schedule(performed)
