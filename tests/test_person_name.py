@@ -90,3 +90,31 @@ def test_name_component_with_a_separator_is_refused():
     with pytest.raises(ValidationError) as error:
         patient.full_clean()
     assert "family_name" in error.value.message_dict
+
+
+def matches_name(query: str, stored: str) -> bool:
+    """The DICOM wildcard semantics of the worklist lookup, in Python."""
+    from ris.dicom.matching import matches_string
+    from ris.dicom.person_name import search_key, search_pattern
+
+    return matches_string(search_key(stored), search_pattern(query))
+
+
+@pytest.mark.parametrize(
+    ("query", "stored", "expected"),
+    [
+        ("müller", "Müller^Jürgen", True),
+        ("Müller^", "Müller^Jürgen", True),
+        ("Müller^Jürgen^^^", "Müller^Jürgen^^Dr.", True),
+        ("Müller^J*", "Müller^Jürgen", True),
+        ("Müller^Anna", "Müller^Jürgen", False),
+        ("Muller", "Müller^Jürgen", False),
+        ("Smith", "Smithers^Ann", False),
+        ("=山田^太郎", "Yamada^Tarou=山田^太郎=やまだ^たろう", True),
+        ("Yamada^Tarou=", "Yamada^Tarou=山田^太郎", True),
+        ("Sm?th", "Smith^John", True),
+    ],
+)
+def test_person_name_queries_match_as_worklist_users_expect(query, stored, expected):
+    """Case-insensitive; omitted and trailing empty components match anything."""
+    assert matches_name(query, stored) is expected

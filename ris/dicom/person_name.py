@@ -62,7 +62,7 @@ class PersonName:
 def search_key(name: "PersonName | str") -> str:
     """The form a person name is matched in: upper case, all components present.
 
-    "Müller^Jürgen" becomes "MÜLLER^JÜRGEN^^^==^^^^=^^^^": every one of the
+    "Müller^Jürgen" becomes "MÜLLER^JÜRGEN^^^=^^^^=^^^^": every one of the
     three groups has its five components, so that a query pattern can say
     "whatever the remaining components are" (see `search_pattern`).
     """
@@ -81,11 +81,15 @@ def search_pattern(query: str) -> str:
 
     Worklist users expect "Müller" to find "Müller^Jürgen": matching is
     case-insensitive, and components and groups the query leaves out match
-    anything. Within what the query gives, * and ? keep their DICOM meaning.
+    anything. Within what the query gives, * and ? keep their DICOM meaning,
+    and may match across "^" and "=" (PS3.4 C.2.2.2.4 leaves wildcard matching
+    of PN to the implementation).
     """
-    groups = query.upper().split("=")
+    # Trailing empty components and groups mean nothing (PS3.5 6.2.1).
+    groups = query.upper().rstrip("=").split("=")
     patterns = []
     for group in groups:
+        group = group.rstrip("^")
         components = group.split("^")
         if group in ("", "*"):
             patterns.append("*")
