@@ -190,7 +190,7 @@ def test_time_values_compare_by_meaning(dicom_service):
             ),
         )
         assert len(sps_ids(found)) == expected, time_value
-    assert step.sps_id
+    assert step.start.astimezone(BERLIN).strftime("%H%M") == "0930"
 
 
 def test_list_of_uids(dicom_service):
@@ -328,6 +328,19 @@ def test_unknown_and_private_keys_are_left_out_with_pending_ff01(dicom_service):
     assert status == 0xFF01
     assert "InstitutionName" not in response
     assert 0x00091001 not in response
+
+
+def test_a_value_for_a_key_the_ris_does_not_match_on_gives_ff01(dicom_service):
+    """Referring Physician's Name is returned, not matched: the SCU is told."""
+    book(start=at(5, 9))
+    identifier = query()
+    identifier.ReferringPhysicianName = "Weber*"
+    [(status, response, _), _] = mwl_find(dicom_service, identifier)
+    assert status == 0xFF01
+    assert "ReferringPhysicianName" in response
+    identifier.ReferringPhysicianName = ""
+    [(status, _, _), _] = mwl_find(dicom_service, identifier)
+    assert status == 0xFF00
 
 
 def test_latin1_query_gets_a_latin1_answer(dicom_service):

@@ -117,16 +117,19 @@ def packed_items(related: QuerySet, group_by: str, fields: list[str]) -> Subquer
 
 def _conditions(dataset: Dataset, keys: dict) -> Q:
     condition = Q()
-    for element in dataset:
-        key = keys.get(element.keyword)
+    for tag in list(dataset.keys()):
         try:
+            element = dataset[tag]  # read as its VR here: a malformed value raises
+            key = keys.get(element.keyword)
             if isinstance(key, SequenceKey):
                 condition &= _sequence_condition(key, element.value)
             elif key is not None and key.path and key.kind != "date_time":
                 condition &= _key_condition(key, element.value)
         except IdentifierError as error:
-            error.offending = error.offending or (int(element.tag),)
+            error.offending = error.offending or (int(tag),)
             raise
+        except (ValueError, TypeError, UnicodeError) as error:
+            raise IdentifierError(f"unreadable value: {error}", offending=(int(tag),)) from None
     return condition
 
 

@@ -19,8 +19,9 @@ TEXT_VRS = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}
 def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[Dataset, bool]:
     """The response identifier for one step, and whether every requested key was known.
 
-    An unknown or private key is left out and the caller answers Pending
-    0xFF01 instead of 0xFF00 (PS3.4 K.4.1.1.4).
+    An unknown or private key is left out, and a value sent for a key the RIS
+    returns but does not match on is not used; for either the caller answers
+    Pending 0xFF01 instead of 0xFF00 (PS3.4 K.4.1.1.4).
     """
     response = Dataset()
     known = True
@@ -34,6 +35,7 @@ def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[D
             known &= item_known
         elif keyword in TOP_LEVEL_KEYS:
             _put(response, TOP_LEVEL_KEYS[keyword], step, element.value)
+            known &= _matched_as_asked(TOP_LEVEL_KEYS[keyword], element)
         else:
             known = False
     _set_character_set(response, request)
@@ -54,7 +56,19 @@ def _step_item(step, requested: Dataset | None) -> tuple[Dataset, bool]:
             known = known and element.tag.element == 0
             continue
         _put(item, key, step, element.value)
+        known &= _matched_as_asked(key, element)
     return item, known
+
+
+def _matched_as_asked(key, element) -> bool:
+    """False if the element carries a value the RIS does not match on."""
+    if isinstance(key, SequenceKey):
+        return all(
+            item_element.is_empty or item_element.keyword in key.item_fields
+            for item in (element.value or [])
+            for item_element in item
+        )
+    return key.path is not None or element.is_empty
 
 
 def _put(dataset: Dataset, key, step, requested) -> None:
