@@ -10,6 +10,7 @@ from ris.scheduling.models import Order, ScheduledProcedureStep
 from tests.factories import (
     PatientFactory,
     ProcedureCodeFactory,
+    ProtocolCodeFactory,
     ScheduledProcedureStepFactory,
     StationFactory,
 )
@@ -100,6 +101,8 @@ def test_booking_an_order_with_a_procedure_and_a_step_in_the_admin(client, admin
     """The nested form saves the order, its procedure and its step, filling the defaults."""
     patient = PatientFactory()
     code = ProcedureCodeFactory(default_duration=timedelta(minutes=30))
+    protocol = ProtocolCodeFactory()
+    code.default_protocol_codes.add(protocol)
     station = StationFactory(ae_title="CT_A")
     start = timezone.localtime() + timedelta(days=1)
     step = "requested_procedures-0-scheduled_steps-"
@@ -130,3 +133,4 @@ def test_booking_an_order_with_a_procedure_and_a_step_in_the_admin(client, admin
     assert booked.scheduled_station_ae_title == "CT_A"
     assert booked.expected_duration == timedelta(minutes=30)
     assert booked.description == code.code_meaning
+    assert list(booked.protocol_codes.all()) == [protocol]  # as order_create would

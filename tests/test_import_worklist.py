@@ -596,7 +596,7 @@ def test_step_on_a_station_out_of_service_is_refused():
     StationFactory(ae_title="CT_NORTH", active=False)
     outcome = import_worklist_dataset(worklist_dataset())
     assert outcome.status == Status.SKIPPED
-    assert outcome.reason.startswith("refused: The station")
+    assert outcome.reason.startswith("refused: station: The station")
     assert "not in service" in outcome.reason
     assert not Patient.objects.exists()
 

@@ -16,6 +16,7 @@ from ris.scheduling.models import (
     ScheduledProcedureStep,
     Station,
 )
+from ris.scheduling.services import order_refresh_status, scheduled_step_take_default_protocols
 
 
 @admin.register(ProtocolCode)
@@ -118,6 +119,10 @@ class RequestedProcedureInline(nested_admin.NestedStackedInline):
     inlines = [ScheduledStepInline]
 
 
+def _steps_of(order):
+    return ScheduledProcedureStep.objects.filter(requested_procedure__order=order)
+
+
 @admin.register(Order)
 class OrderAdmin(nested_admin.NestedModelAdmin):
     list_display = ["accession_number", "patient", "priority", "status", "created_at"]
@@ -133,6 +138,21 @@ class OrderAdmin(nested_admin.NestedModelAdmin):
     show_full_result_count = False
     autocomplete_fields = ["patient"]
     inlines = [RequestedProcedureInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._steps_before = set(_steps_of(obj))
+
+    def save_related(self, request, form, formsets, change):
+        """What order_create does beyond saving rows: steps booked here take their
+        procedure's protocol codes, and the order's status follows its steps."""
+        super().save_related(request, form, formsets, change)
+        order = form.instance
+        for step in set(_steps_of(order)) - self._steps_before:
+            if not step.protocol_codes.exists():
+                scheduled_step_take_default_protocols(step=step)
+        order_refresh_status(order=order)
+
     fieldsets = [
         (
             None,

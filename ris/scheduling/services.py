@@ -130,8 +130,6 @@ def scheduled_step_add(
 
 def _requested_procedure_create(*, order: Order, procedure: ProcedureRequest) -> RequestedProcedure:
     code = procedure.procedure_code
-    if not code.active:
-        raise ValidationError(f"The procedure {code} is no longer offered.")
     if not procedure.steps:
         raise ValidationError(f"The procedure {code} needs at least one scheduled step.")
     requested = _validated_save(
@@ -152,8 +150,6 @@ def _requested_procedure_create(*, order: Order, procedure: ProcedureRequest) ->
 def _scheduled_step_create(
     *, requested: RequestedProcedure, step: StepRequest
 ) -> ScheduledProcedureStep:
-    if step.station is not None and not step.station.active:
-        raise ValidationError(f"The station {step.station} is not in service.")
     scheduled = ScheduledProcedureStep(
         requested_procedure=requested,
         sps_id=step.sps_id,
@@ -173,11 +169,16 @@ def _scheduled_step_create(
     )
     scheduled.fill_defaults()
     _validated_save(scheduled)
-    protocol_codes = step.protocol_codes
-    if protocol_codes is None:
-        protocol_codes = requested.procedure_code.default_protocol_codes.all()
-    scheduled.protocol_codes.set(protocol_codes)
+    if step.protocol_codes is None:
+        scheduled_step_take_default_protocols(step=scheduled)
+    else:
+        scheduled.protocol_codes.set(step.protocol_codes)
     return scheduled
+
+
+def scheduled_step_take_default_protocols(*, step: ScheduledProcedureStep) -> None:
+    """Scheduled Protocol Code Sequence (0040,0008) from the procedure's defaults."""
+    step.protocol_codes.set(step.requested_procedure.procedure_code.default_protocol_codes.all())
 
 
 # Steps that are done with: nothing more will be performed for them.

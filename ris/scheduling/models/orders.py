@@ -4,6 +4,7 @@ Requested Procedure) and the Imaging Service Request module."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from ris.dicom.fields import (
@@ -178,6 +179,13 @@ class RequestedProcedure(models.Model):
             self.description = self.procedure_code.code_meaning
         super().save(*args, **kwargs)
 
+    def clean(self):
+        # A new booking may not use a code the department no longer offers.
+        if self._state.adding and self.procedure_code_id and not self.procedure_code.active:
+            raise ValidationError(
+                {"procedure_code": f"The procedure {self.procedure_code} is no longer offered."}
+            )
+
 
 class ScheduledProcedureStep(models.Model):
     """One step of a requested procedure, to be done on one station at one time.
@@ -274,6 +282,11 @@ class ScheduledProcedureStep(models.Model):
             [self.sps_id] = next_identifiers("scheduled_step")
         self.fill_defaults()
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # A new booking may not go to a station that is out of service.
+        if self._state.adding and self.station is not None and not self.station.active:
+            raise ValidationError({"station": f"The station {self.station} is not in service."})
 
     def fill_defaults(self) -> None:
         """Take what was left empty from the station, procedure code and procedure."""
