@@ -143,4 +143,4 @@ def stop(server: RisAssociationServer, grace: float | None = None) -> None:
     for association in server.active_associations:
         LOGGER.warning("Aborting association with %s at shutdown", association.requestor.ae_title)
         association.abort()
-    server.server_close()  # closes the socket and joins the association threads
+    server.server_close()  # closes the listening socket

@@ -26,7 +26,11 @@ def test_ris_never_imports_dimse():
     assert offenders == []
 
 
-def test_dicom_helpers_touch_no_database():
-    """ris/dicom is pure: no ORM queries, no connections."""
+def test_dicom_helpers_touch_no_database_and_no_domain():
+    """ris/dicom is pure: model field and lookup definitions at most, no
+    connections or transactions, and nothing of the domain apps."""
     for path in (RIS / "dicom").rglob("*.py"):
-        assert "django.db" not in imported_modules(path) or path.name == "fields.py", path
+        for module in imported_modules(path):
+            assert module == "django.db.models" or not module.startswith("django.db"), path
+            assert not module.startswith("ris.") or module.startswith("ris.dicom"), path
+            assert not (module + ".").startswith("dimse."), path

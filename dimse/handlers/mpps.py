@@ -4,7 +4,6 @@ import logging
 import time
 
 from pydicom import Dataset
-from pynetdicom.sop_class import ModalityPerformedProcedureStep
 
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
@@ -14,20 +13,18 @@ from ris.nodes.models import Service
 
 LOGGER = logging.getLogger("dimse")
 
-SUCCESS, PROCESSING_FAILURE, NOT_AUTHORIZED, NO_SUCH_SOP_CLASS = 0x0000, 0x0110, 0x0124, 0x0118
+SUCCESS, PROCESSING_FAILURE, NOT_AUTHORIZED = 0x0000, 0x0110, 0x0124
 # N-CREATE responses have no Attribute Identifier List (PS3.7 10.3.5); N-SET's do.
 ELEMENTS_FIELD = {"N-CREATE": None, "N-SET": "AttributeIdentifierList"}
 
 
+# MPPS is the only SOP class negotiated for N-services, so these serve it alone;
+# UPS will route by the context's abstract syntax.
 def handle_n_create(event):
-    if event.context.abstract_syntax != ModalityPerformedProcedureStep:
-        return failure_status(DicomError("SOP class not supported", status=NO_SUCH_SOP_CLASS)), None
     return _logged(event, "N-CREATE", _create)
 
 
 def handle_n_set(event):
-    if event.context.abstract_syntax != ModalityPerformedProcedureStep:
-        return failure_status(DicomError("SOP class not supported", status=NO_SUCH_SOP_CLASS)), None
     return _logged(event, "N-SET", _set)
 
 

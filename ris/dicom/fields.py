@@ -7,7 +7,7 @@ puts the attribute's tag into the field's help text.
 
 from collections.abc import Callable
 
-from django.db import models
+from django.db.models import CharField
 
 from ris.dicom.vr import (
     MAX_LENGTH,
@@ -28,10 +28,10 @@ def dicom_help(tag: str, text: str = "") -> str:
 
 
 def _vr_field(vr: str, validator: Callable[[str], None], max_length: int | None = None):
-    def make(verbose_name: str, dicom: str = "", **kwargs) -> models.CharField:
+    def make(verbose_name: str, dicom: str = "", **kwargs) -> CharField:
         if dicom:
             kwargs["help_text"] = dicom_help(dicom, kwargs.get("help_text", ""))
-        return models.CharField(
+        return CharField(
             verbose_name,
             max_length=max_length or MAX_LENGTH[vr],
             validators=[validator],

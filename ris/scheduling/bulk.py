@@ -1,4 +1,4 @@
-"""Bulk inserts for large loads (demo schedules, worklist imports).
+"""Bulk inserts for large loads (the demo schedule).
 
 Rows are plain dicts of column values, which is several times faster to build
 than model instances. PostgreSQL takes them through COPY; other databases
