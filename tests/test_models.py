@@ -43,6 +43,15 @@ def test_accession_number_is_assigned_when_left_empty(settings):
     assert first.issuer_of_accession_number == settings.RIS_ACCESSION_ISSUER
 
 
+def test_assigned_accession_numbers_skip_numbers_already_in_use(settings):
+    """An imported order may hold a number the RIS's sequence has not reached yet."""
+    settings.RIS_ACCESSION_PREFIX = "A"
+    first = OrderFactory()
+    following = f"A{int(first.accession_number[1:]) + 1:08d}"
+    OrderFactory(accession_number=following)  # as an import would file it
+    assert OrderFactory().accession_number not in (first.accession_number, following)
+
+
 def test_placer_order_number_is_unique_within_its_placer():
     OrderFactory(placer_order_number="PO-1", placer_issuer="HIS")
     OrderFactory(placer_order_number="PO-1", placer_issuer="OTHER_HIS")

@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 from django.db import close_old_connections
 
-from ris.nodes.selectors import remote_ae_for_association
+from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
 
 LOGGER = logging.getLogger("dimse")
 
@@ -75,8 +75,4 @@ def handle_aborted(event) -> None:
 
 
 def may_use(assoc, service: str) -> bool:
-    """A registered AE's service flags decide; with any AE accepted, unknown ones may."""
-    remote_ae = getattr(assoc, "ris_remote_ae", None)
-    if remote_ae is None:
-        return settings.RIS_DIMSE_ACCEPT_ANY_AE
-    return remote_ae.may_use(service)
+    return remote_ae_may_use(remote_ae=getattr(assoc, "ris_remote_ae", None), service=service)

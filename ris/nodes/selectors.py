@@ -1,5 +1,6 @@
 """Read paths for remote AEs: the DICOM service's gate and the operators' listings."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from ris.nodes.models import RemoteAE
@@ -38,3 +39,11 @@ def mpps_destinations() -> list[RemoteAE]:
     N-SET without its N-CREATE would be refused).
     """
     return list(RemoteAE.objects.filter(forward_mpps=True))
+
+
+def remote_ae_may_use(*, remote_ae: RemoteAE | None, service: str) -> bool:
+    """Whether a peer may use a service: a registered AE's flags decide; an
+    unregistered one may only while RIS_DIMSE_ACCEPT_ANY_AE is on."""
+    if remote_ae is None:
+        return settings.RIS_DIMSE_ACCEPT_ANY_AE
+    return remote_ae.may_use(service)

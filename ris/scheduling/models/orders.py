@@ -121,8 +121,19 @@ class Order(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.accession_number:
-            [self.accession_number] = next_identifiers("accession")
+            self.accession_number = self._unused_accession_number()
         super().save(*args, **kwargs)
+
+    def _unused_accession_number(self) -> str:
+        """The next number of the RIS's sequence that no order of this issuer has
+        (an imported schedule may have used some already)."""
+        while True:
+            [number] = next_identifiers("accession")
+            taken = Order.objects.filter(
+                accession_number=number, issuer_of_accession_number=self.issuer_of_accession_number
+            )
+            if not taken.exists():
+                return number
 
 
 class RequestedProcedure(models.Model):

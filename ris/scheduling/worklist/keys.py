@@ -75,8 +75,9 @@ def _ds(value) -> str:
     return format(value.normalize(), "f") if value is not None else ""
 
 
-def _local(step):
-    return timezone.localtime(step.start)
+def _local(moment):
+    """A stored moment in the department's zone, where worklist dates and times live."""
+    return timezone.localtime(moment, timezone.get_default_timezone())
 
 
 def code_item(code) -> dict:
@@ -216,10 +217,10 @@ STEP = [
         lambda s: s.scheduled_station_ae_title,
         "scheduled_station_ae_title",
     ),
-    Key("ScheduledProcedureStepStartDate", lambda s: _da(_local(s)), "start", "date_time"),
+    Key("ScheduledProcedureStepStartDate", lambda s: _da(_local(s.start)), "start", "date_time"),
     Key(
         "ScheduledProcedureStepStartTime",
-        lambda s: _local(s).strftime("%H%M%S"),
+        lambda s: _local(s.start).strftime("%H%M%S"),
         "start",
         "date_time",
     ),
@@ -237,8 +238,8 @@ STEP = [
     Key("ScheduledProcedureStepID", lambda s: s.sps_id, "sps_id"),
     Key("RequestedContrastAgent", lambda s: s.requested_contrast_agent, "requested_contrast_agent"),
     Key("ScheduledProcedureStepStatus", lambda s: s.status, "status"),
-    Key("ScheduledProcedureStepEndDate", lambda s: _da(timezone.localtime(s.end))),
-    Key("ScheduledProcedureStepEndTime", lambda s: timezone.localtime(s.end).strftime("%H%M%S")),
+    Key("ScheduledProcedureStepEndDate", lambda s: _da(_local(s.end))),
+    Key("ScheduledProcedureStepEndTime", lambda s: _local(s.end).strftime("%H%M%S")),
     Key("CommentsOnTheScheduledProcedureStep", lambda s: s.comments),
 ]
 
