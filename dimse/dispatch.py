@@ -28,6 +28,7 @@ from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.status import STATUS_SUCCESS, STATUS_WARNING, code_to_category
 
+from ris.dicom import statuses
 from ris.nodes.models import RemoteAE
 from ris.nodes.selectors import remote_ae_get
 from ris.outbox.dispatcher import run_dispatcher
@@ -40,17 +41,17 @@ LOGGER = logging.getLogger("dimse.dispatch")
 # PS3.7 Annex C: failures that say the destination cannot take messages now,
 # not that this message is wrong; the same message may well succeed later.
 RETRY_LATER = {
-    0x0110: "Processing failure",
-    0x0122: "Refused: SOP class not supported",
-    0x0124: "Refused: not authorized",
-    0x0210: "Duplicate invocation",
-    0x0213: "Resource limitation",
+    statuses.PROCESSING_FAILURE: "Processing failure",
+    statuses.SOP_CLASS_NOT_SUPPORTED: "Refused: SOP class not supported",
+    statuses.NOT_AUTHORIZED: "Refused: not authorized",
+    statuses.DUPLICATE_INVOCATION: "Duplicate invocation",
+    statuses.RESOURCE_LIMITATION: "Resource limitation",
 }
-DUPLICATE_SOP_INSTANCE = 0x0111
-PROCESSING_FAILURE = 0x0110
-# PS3.4 F.7.2.2 (Table F.7.2-2): with 0x0110, the MPPS is COMPLETED or
-# DISCONTINUED at the destination and "may no longer be updated": final.
-MPPS_MAY_NO_LONGER_BE_UPDATED = 0xA710
+# With 0x0110, Error ID 0xA710 (PS3.4 Table F.7.2-2) says the MPPS is COMPLETED
+# or DISCONTINUED at the destination and "may no longer be updated": final.
+DUPLICATE_SOP_INSTANCE = statuses.DUPLICATE_SOP_INSTANCE
+PROCESSING_FAILURE = statuses.PROCESSING_FAILURE
+MPPS_MAY_NO_LONGER_BE_UPDATED = statuses.MPPS_MAY_NO_LONGER_BE_UPDATED
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,19 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
 from ris.dicom.errors import DicomError, IdentifierError
+from ris.dicom.statuses import (
+    CANCEL,
+    PENDING,
+    PENDING_UNSUPPORTED_KEYS,
+    SOP_CLASS_NOT_SUPPORTED,
+    SUCCESS,
+    UNABLE_TO_PROCESS,
+)
+from ris.dicom.statuses import WORKLIST_NOT_AUTHORIZED as NOT_AUTHORIZED
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
 
 LOGGER = logging.getLogger("dimse")
-
-PENDING, PENDING_UNSUPPORTED_KEYS, CANCEL = 0xFF00, 0xFF01, 0xFE00
-UNABLE_TO_PROCESS = 0xC000
-# An implementation-chosen 0xCxxx failure (PS3.4 K.4.1.1.4) for an AE that is
-# registered but not allowed the worklist.
-NOT_AUTHORIZED = 0xC124
 
 
 def handle_find(event):
@@ -26,11 +29,14 @@ def handle_find(event):
     if event.context.abstract_syntax == ModalityWorklistInformationFind:
         yield from handle_mwl_find(event)
     else:
-        yield failure_status(DicomError("SOP class not supported", status=0x0122)), None
+        yield (
+            failure_status(DicomError("SOP class not supported", status=SOP_CLASS_NOT_SUPPORTED)),
+            None,
+        )
 
 
 def handle_mwl_find(event):
-    started, matches, status = time.monotonic(), 0, 0x0000
+    started, matches, status = time.monotonic(), 0, SUCCESS
     try:
         if not may_use(event.assoc, Service.WORKLIST):
             raise DicomError("This AE may not query the worklist", status=NOT_AUTHORIZED)

@@ -8,12 +8,13 @@ from pydicom import Dataset
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
 from ris.dicom.errors import DicomError
+from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE, SUCCESS
 from ris.mpps.services import mpps_create, mpps_set
 from ris.nodes.models import Service
 
 LOGGER = logging.getLogger("dimse")
 
-SUCCESS, PROCESSING_FAILURE, NOT_AUTHORIZED = 0x0000, 0x0110, 0x0124
+
 # N-CREATE responses have no Attribute Identifier List (PS3.7 10.3.5); N-SET's do.
 ELEMENTS_FIELD = {"N-CREATE": None, "N-SET": "AttributeIdentifierList"}
 

@@ -4,11 +4,13 @@ Services raise these; each door translates them: the DICOM service sends the
 status with the comment, the REST door maps it to an HTTP status.
 """
 
+from ris.dicom import statuses
+
 
 class DicomError(Exception):
     """A refusal with its DIMSE status (PS3.7 Annex C) and a readable comment."""
 
-    status = 0xC000
+    status = statuses.UNABLE_TO_PROCESS
 
     def __init__(
         self,
@@ -32,4 +34,4 @@ class DicomError(Exception):
 class IdentifierError(DicomError):
     """A C-FIND identifier that does not fit the information model (PS3.4 C.4.1.1.4)."""
 
-    status = 0xA900
+    status = statuses.IDENTIFIER_DOES_NOT_MATCH

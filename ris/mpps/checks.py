@@ -7,10 +7,9 @@ from pydicom import Dataset
 from pydicom.datadict import tag_for_keyword
 from pydicom.sequence import Sequence
 
+from ris.dicom import statuses
 from ris.dicom.errors import DicomError
 from ris.mpps import rules
-
-MISSING_ATTRIBUTE, MISSING_VALUE, INVALID_VALUE = 0x0120, 0x0121, 0x0106
 
 
 def is_empty(dataset: Dataset, keyword: str) -> bool:
@@ -27,7 +26,7 @@ def check_create(attributes: Dataset) -> None:
     if attributes.PerformedProcedureStepStatus != rules.IN_PROGRESS:
         raise DicomError(
             "status must be IN PROGRESS at N-CREATE",
-            status=INVALID_VALUE,
+            status=statuses.INVALID_ATTRIBUTE_VALUE,
             offending=(tag_for_keyword("PerformedProcedureStepStatus"),),
         )
 
@@ -42,7 +41,7 @@ def check_set(modifications: Dataset) -> None:
     if not_settable:
         raise DicomError(
             "N-SET may not change these (PS3.4 Table F.7.2-1)",
-            status=INVALID_VALUE,
+            status=statuses.INVALID_ATTRIBUTE_VALUE,
             offending=tuple(not_settable),
         )
     emptied = [
@@ -53,12 +52,14 @@ def check_set(modifications: Dataset) -> None:
         and element.is_empty
     ]
     if emptied:
-        raise DicomError("may not be empty", status=MISSING_VALUE, offending=emptied)
+        raise DicomError(
+            "may not be empty", status=statuses.MISSING_ATTRIBUTE_VALUE, offending=emptied
+        )
     status = modifications.get("PerformedProcedureStepStatus")
     if status is not None and status not in rules.STATUSES:
         raise DicomError(
             f"Unknown Performed Procedure Step Status {status!r}",
-            status=INVALID_VALUE,
+            status=statuses.INVALID_ATTRIBUTE_VALUE,
             offending=(tag_for_keyword("PerformedProcedureStepStatus"),),
         )
     _check_series(modifications)
@@ -75,10 +76,16 @@ def check_final(merged: Dataset, status: str, *, reason_required: bool = True) -
         needed.append(rules.DISCONTINUED_NEEDS_ITEMS)
     absent = [tag_for_keyword(kw) for kw in needed if kw not in merged]
     if absent:
-        raise DicomError(f"{status} needs these", status=MISSING_ATTRIBUTE, offending=absent)
+        raise DicomError(
+            f"{status} needs these", status=statuses.MISSING_ATTRIBUTE, offending=absent
+        )
     empty = [tag_for_keyword(kw) for kw in needed if is_empty(merged, kw)]
     if empty:
-        raise DicomError(f"{status} needs values for these", status=MISSING_VALUE, offending=empty)
+        raise DicomError(
+            f"{status} needs values for these",
+            status=statuses.MISSING_ATTRIBUTE_VALUE,
+            offending=empty,
+        )
 
 
 def _require(dataset: Dataset, requirements: dict[str, str], within: str = "") -> None:
@@ -87,14 +94,14 @@ def _require(dataset: Dataset, requirements: dict[str, str], within: str = "") -
     ]
     where = f" in {within} item" if within else ""
     if absent:
-        raise DicomError(f"missing{where}", status=MISSING_ATTRIBUTE, offending=absent)
+        raise DicomError(f"missing{where}", status=statuses.MISSING_ATTRIBUTE, offending=absent)
     empty = [
         tag_for_keyword(kw)
         for kw, req in requirements.items()
         if req == "1" and is_empty(dataset, kw)
     ]
     if empty:
-        raise DicomError(f"empty{where}", status=MISSING_VALUE, offending=empty)
+        raise DicomError(f"empty{where}", status=statuses.MISSING_ATTRIBUTE_VALUE, offending=empty)
 
 
 def _check_series(dataset: Dataset) -> None:

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydicom import Dataset
 
+from ris.dicom import statuses
 from ris.dicom.datetimes import local_datetime
 from ris.dicom.errors import DicomError
 from ris.dicom.uids import new_uid
@@ -23,8 +24,6 @@ from ris.outbox.services import outbox_enqueue
 from ris.scheduling.models import ScheduledProcedureStep, StepStatus
 from ris.scheduling.services import scheduled_steps_set_status
 
-DUPLICATE_INSTANCE, NO_SUCH_INSTANCE, INVALID_INSTANCE = 0x0111, 0x0112, 0x0117
-PROCESSING_FAILURE, MAY_NO_LONGER_BE_UPDATED = 0x0110, 0xA710
 MPPS_SOP_CLASS_UID = "1.2.840.10008.3.1.2.3.3"
 
 # The step status that an MPPS in each state stands for (PS3.3 C.4.10:
@@ -47,7 +46,7 @@ def mpps_create(
     uid = sop_instance_uid or new_uid()
     _check_uid(uid)
     if PerformedProcedureStep.objects.filter(sop_instance_uid=uid).exists():
-        raise DicomError(f"An MPPS {uid} exists already", status=DUPLICATE_INSTANCE)
+        raise DicomError(f"An MPPS {uid} exists already", status=statuses.DUPLICATE_SOP_INSTANCE)
     checks.check_create(attributes)
     performed = PerformedProcedureStep(sop_instance_uid=uid, calling_ae_title=calling_ae_title)
     _store(performed, attributes)
@@ -59,7 +58,9 @@ def mpps_create(
             _forward(N_CREATE, uid, attributes)
     except IntegrityError:
         # Another association created the same instance in the meantime.
-        raise DicomError(f"An MPPS {uid} exists already", status=DUPLICATE_INSTANCE) from None
+        raise DicomError(
+            f"An MPPS {uid} exists already", status=statuses.DUPLICATE_SOP_INSTANCE
+        ) from None
     return performed
 
 
@@ -73,13 +74,13 @@ def mpps_set(*, sop_instance_uid: str, modifications: Dataset) -> PerformedProce
             .first()
         )
         if performed is None:
-            raise DicomError(f"No MPPS {sop_instance_uid}", status=NO_SUCH_INSTANCE)
+            raise DicomError(f"No MPPS {sop_instance_uid}", status=statuses.NO_SUCH_SOP_INSTANCE)
         if performed.is_final:
             # PS3.4 Table F.7.2-2.
             raise DicomError(
                 "Performed Procedure Step Object may no longer be updated",
-                status=PROCESSING_FAILURE,
-                error_id=MAY_NO_LONGER_BE_UPDATED,
+                status=statuses.PROCESSING_FAILURE,
+                error_id=statuses.MPPS_MAY_NO_LONGER_BE_UPDATED,
             )
         checks.check_set(modifications)
         merged = stored_dataset(performed)
@@ -114,7 +115,9 @@ def _check_uid(uid: str) -> None:
     try:
         validate_uid(uid)
     except ValidationError:
-        raise DicomError(f"Invalid SOP Instance UID {uid!r}", status=INVALID_INSTANCE) from None
+        raise DicomError(
+            f"Invalid SOP Instance UID {uid!r}", status=statuses.INVALID_SOP_INSTANCE
+        ) from None
 
 
 def _store(performed: PerformedProcedureStep, dataset: Dataset) -> None:
@@ -140,7 +143,7 @@ def _store(performed: PerformedProcedureStep, dataset: Dataset) -> None:
             zone,
         )
     except ValueError as error:
-        raise DicomError(str(error), status=checks.INVALID_VALUE) from None
+        raise DicomError(str(error), status=statuses.INVALID_ATTRIBUTE_VALUE) from None
     performed.status = dataset.PerformedProcedureStepStatus
     performed.performed_procedure_step_id = dataset.get("PerformedProcedureStepID", "")
     performed.modality = dataset.get("Modality", "")

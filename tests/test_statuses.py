@@ -1,0 +1,37 @@
+"""Every status the RIS uses means in pynetdicom's tables what the RIS means by it."""
+
+import pytest
+from pynetdicom import status as tables
+
+from ris.dicom import statuses
+
+EXPECTED = [
+    (statuses.SUCCESS, tables.GENERAL_STATUS, "Success"),
+    (statuses.PENDING, tables.MODALITY_WORKLIST_SERVICE_CLASS_STATUS, "Pending"),
+    (statuses.PENDING_UNSUPPORTED_KEYS, tables.MODALITY_WORKLIST_SERVICE_CLASS_STATUS, "Pending"),
+    (statuses.CANCEL, tables.MODALITY_WORKLIST_SERVICE_CLASS_STATUS, "Cancel"),
+    (statuses.IDENTIFIER_DOES_NOT_MATCH, tables.MODALITY_WORKLIST_SERVICE_CLASS_STATUS, "Failure"),
+    (statuses.SOP_CLASS_NOT_SUPPORTED, tables.MODALITY_WORKLIST_SERVICE_CLASS_STATUS, "Failure"),
+    (statuses.INVALID_ATTRIBUTE_VALUE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.PROCESSING_FAILURE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.DUPLICATE_SOP_INSTANCE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.NO_SUCH_SOP_INSTANCE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.INVALID_SOP_INSTANCE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.MISSING_ATTRIBUTE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.MISSING_ATTRIBUTE_VALUE, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.NOT_AUTHORIZED, tables.PROCEDURE_STEP_STATUS, "Failure"),
+    (statuses.DUPLICATE_INVOCATION, tables.GENERAL_STATUS, "Failure"),
+    (statuses.RESOURCE_LIMITATION, tables.GENERAL_STATUS, "Failure"),
+]
+
+
+@pytest.mark.parametrize(("code", "table", "category"), EXPECTED)
+def test_each_status_has_the_category_pynetdicom_gives_it(code, table, category):
+    assert table[code][0] == category
+
+
+@pytest.mark.parametrize("code", [statuses.UNABLE_TO_PROCESS, statuses.WORKLIST_NOT_AUTHORIZED])
+def test_implementation_chosen_failures_are_in_the_cxxx_range(code):
+    """PS3.4 K.4.1.1.4: 0xC000-0xCFFF is "unable to process", the SCP's to choose."""
+    assert tables.code_to_category(code) == "Failure"
+    assert 0xC000 <= code <= 0xCFFF
