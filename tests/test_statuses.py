@@ -22,6 +22,21 @@ EXPECTED = [
     (statuses.NOT_AUTHORIZED, tables.PROCEDURE_STEP_STATUS, "Failure"),
     (statuses.DUPLICATE_INVOCATION, tables.GENERAL_STATUS, "Failure"),
     (statuses.RESOURCE_LIMITATION, tables.GENERAL_STATUS, "Failure"),
+    *[
+        (getattr(statuses, name), tables.UNIFIED_PROCEDURE_STEP_SERVICE_CLASS_STATUS, category)
+        for name, category in [
+            ("UPS_ALREADY_CANCELED", "Warning"),
+            ("UPS_ALREADY_COMPLETED", "Warning"),
+            ("UPS_MAY_NO_LONGER_BE_UPDATED", "Failure"),
+            ("UPS_WRONG_TRANSACTION_UID", "Failure"),
+            ("UPS_ALREADY_IN_PROGRESS", "Failure"),
+            ("UPS_MAY_ONLY_BECOME_SCHEDULED_BY_N_CREATE", "Failure"),
+            ("UPS_FINAL_STATE_REQUIREMENTS_NOT_MET", "Failure"),
+            ("UPS_NO_SUCH_INSTANCE", "Failure"),
+            ("UPS_NOT_IN_PROGRESS", "Failure"),
+            ("UPS_ALREADY_COMPLETED_CANNOT_CANCEL", "Failure"),
+        ]
+    ],
 ]
 
 

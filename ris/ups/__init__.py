@@ -1,0 +1,1 @@
+"""Unified Procedure Step (PS3.4 Annex CC): workitems any system can push, claim and follow."""
