@@ -81,36 +81,35 @@ def _local(moment):
 
 
 def code_item(code) -> dict:
-    """The Code Sequence Macro attributes of a catalog code (PS3.3 Table 8.8-1)."""
-    item = {
-        "CodeValue": code.code_value,
-        "CodingSchemeDesignator": code.coding_scheme_designator,
-        "CodeMeaning": code.code_meaning,
-    }
-    if code.coding_scheme_version:
-        item["CodingSchemeVersion"] = code.coding_scheme_version
-    return item
+    """The Code Sequence Macro attributes of a catalog code (PS3.3 Table 8.8-1);
+    an empty Coding Scheme Version is left out."""
+    return {kw: getattr(code, name) for kw, name in CODE_FIELDS.items() if getattr(code, name)}
 
 
 # Separators that no SH, LO or CS value contains (PS3.5 6.2: no control
 # characters), for items packed into one text column by the query.
 UNIT, RECORD = "\x1f", "\x1e"
-CODE_ITEM = ("CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning")
-OTHER_PATIENT_ID_ITEM = ("PatientID", "IssuerOfPatientID", "TypeOfPatientID")
 
 
-def unpack(packed: str | None, keywords: tuple[str, ...]) -> list[dict]:
-    """Items packed by the worklist query (see worklist.query.packed_items)."""
+def unpack(packed: str | None, fields: dict[str, str]) -> list[dict]:
+    """Items packed by the worklist query (worklist.query.packed_items packs the
+    fields' values in the order of `fields`), by item keyword."""
     if not packed:
         return []
-    return [dict(zip(keywords, record.split(UNIT), strict=True)) for record in packed.split(RECORD)]
+    return [dict(zip(fields, record.split(UNIT), strict=True)) for record in packed.split(RECORD)]
 
 
+# Item keyword -> model field, for the item sequences the query packs.
 CODE_FIELDS = {
     "CodeValue": "code_value",
     "CodingSchemeDesignator": "coding_scheme_designator",
     "CodingSchemeVersion": "coding_scheme_version",
     "CodeMeaning": "code_meaning",
+}
+OTHER_PATIENT_ID_FIELDS = {
+    "PatientID": "other_patient_id",
+    "IssuerOfPatientID": "issuer_of_patient_id",
+    "TypeOfPatientID": "type_of_patient_id",
 }
 
 
@@ -205,7 +204,7 @@ TOP_LEVEL_SEQUENCES = [
     ),
     SequenceKey(
         "OtherPatientIDsSequence",
-        lambda s: unpack(s.other_patient_ids_packed, OTHER_PATIENT_ID_ITEM),
+        lambda s: unpack(s.other_patient_ids_packed, OTHER_PATIENT_ID_FIELDS),
     ),
 ]
 
@@ -248,7 +247,7 @@ STEP_SEQUENCES = [
         "ScheduledProtocolCodeSequence",
         lambda s: [
             {keyword: value for keyword, value in item.items() if value}
-            for item in unpack(s.protocol_codes_packed, CODE_ITEM)
+            for item in unpack(s.protocol_codes_packed, CODE_FIELDS)
         ],
         CODE_FIELDS,
         exists=_any_protocol_code,

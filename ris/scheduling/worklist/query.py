@@ -16,6 +16,8 @@ from ris.dicom.errors import IdentifierError
 from ris.dicom.person_name import search_pattern
 from ris.scheduling.models import OtherPatientID, ProtocolCode, ScheduledProcedureStep
 from ris.scheduling.worklist.keys import (
+    CODE_FIELDS,
+    OTHER_PATIENT_ID_FIELDS,
     PATIENT,
     RECORD,
     STEP_KEYS,
@@ -77,12 +79,12 @@ def worklist_queryset(identifier: Dataset) -> QuerySet[ScheduledProcedureStep]:
             protocol_codes_packed=packed_items(
                 ProtocolCode.objects.filter(scheduled_steps=OuterRef("pk")),
                 "scheduled_steps",
-                ["code_value", "coding_scheme_designator", "coding_scheme_version", "code_meaning"],
+                list(CODE_FIELDS.values()),
             ),
             other_patient_ids_packed=packed_items(
                 OtherPatientID.objects.filter(patient=OuterRef(PATIENT[:-2])),
                 "patient",
-                ["other_patient_id", "issuer_of_patient_id", "type_of_patient_id"],
+                list(OTHER_PATIENT_ID_FIELDS.values()),
             ),
         )
         .order_by("start", "pk")
