@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "ris.nodes",
     "ris.mpps",
     "ris.outbox",
+    "ris.ups",
     "dimse",
 ]
 
@@ -196,3 +197,8 @@ RIS_OUTBOX_MAX_ATTEMPTS = env.int("RIS_OUTBOX_MAX_ATTEMPTS", default=0)
 RIS_OUTBOX_CLAIM_TIMEOUT = env.float("RIS_OUTBOX_CLAIM_TIMEOUT", default=300.0)
 # Seconds to wait for the TCP connection of an association the dispatcher opens.
 RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT = env.float("RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT", default=10.0)
+
+# Unified Procedure Step: how long a COMPLETED or CANCELED workitem that no
+# subscriber holds a Deletion Lock on stays in the worklist (for N-GET and a
+# performer's retried request); after that it is kept for audit only.
+RIS_UPS_FINAL_RETENTION = env.float("RIS_UPS_FINAL_RETENTION", default=300.0)

@@ -25,6 +25,8 @@ EXPECTED = [
     *[
         (getattr(statuses, name), tables.UNIFIED_PROCEDURE_STEP_SERVICE_CLASS_STATUS, category)
         for name, category in [
+            ("UPS_CREATED_WITH_MODIFICATIONS", "Warning"),
+            ("UPS_DELETION_LOCK_NOT_GRANTED", "Warning"),
             ("UPS_ALREADY_CANCELED", "Warning"),
             ("UPS_ALREADY_COMPLETED", "Warning"),
             ("UPS_MAY_NO_LONGER_BE_UPDATED", "Failure"),
@@ -35,6 +37,14 @@ EXPECTED = [
             ("UPS_NO_SUCH_INSTANCE", "Failure"),
             ("UPS_NOT_IN_PROGRESS", "Failure"),
             ("UPS_ALREADY_COMPLETED_CANNOT_CANCEL", "Failure"),
+            ("UPS_UNKNOWN_RECEIVING_AE", "Failure"),
+            ("UPS_NOT_SCHEDULED", "Failure"),
+            ("UPS_PERFORMER_CANNOT_BE_CONTACTED", "Failure"),
+            ("UPS_PERFORMER_CHOOSES_NOT_TO_CANCEL", "Failure"),
+            ("UPS_ACTION_NOT_APPROPRIATE", "Failure"),
+            ("UPS_EVENTS_NOT_SUPPORTED", "Failure"),
+            ("NO_SUCH_ACTION", "Failure"),
+            ("INVALID_ARGUMENT_VALUE", "Failure"),
         ]
     ],
 ]
@@ -45,7 +55,7 @@ def test_each_status_has_the_category_pynetdicom_gives_it(code, table, category)
     assert table[code][0] == category
 
 
-@pytest.mark.parametrize("code", [statuses.UNABLE_TO_PROCESS, statuses.WORKLIST_NOT_AUTHORIZED])
+@pytest.mark.parametrize("code", [statuses.UNABLE_TO_PROCESS, statuses.FIND_NOT_AUTHORIZED])
 def test_implementation_chosen_failures_are_in_the_cxxx_range(code):
     """PS3.4 K.4.1.1.4: 0xC000-0xCFFF is "unable to process", the SCP's to choose."""
     assert tables.code_to_category(code) == "Failure"

@@ -78,4 +78,4 @@ def test_only_a_claim_records_the_transaction_uid_and_only_final_states_are_chec
 
 def test_an_unknown_state_is_an_invalid_value():
     outcome = change_state(current=SCHEDULED, requested="DONE", given_uid=OTHER, recorded_uid=None)
-    assert outcome.status == statuses.INVALID_ATTRIBUTE_VALUE
+    assert outcome.status == statuses.INVALID_ARGUMENT_VALUE

@@ -14,15 +14,19 @@ Error Comment (0000,0902) holds 64 characters, and the door names the element.
 """
 
 import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Q
 
 import ris.dicom.lookups  # noqa: F401  (registers __dicom_wildcard)
-from ris.dicom.datetimes import parse_date, parse_time
+from ris.dicom.datetimes import DT_PATTERN, parse_date, parse_datetime, parse_time
 from ris.dicom.errors import IdentifierError
 
 WILDCARD_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
+
+# "A-B", "A-", "-B": a DT value may itself hold a "-" (a negative UTC offset),
+# so the range is split by the shape of its ends, not at the first "-".
+_DT_RANGE = re.compile(rf"({DT_PATTERN})?-({DT_PATTERN})?")
 
 
 def is_universal(value) -> bool:
@@ -120,6 +124,63 @@ def match_datetime_window(
     if high:
         condition &= Q(**{f"{path}__lt": high})
     return condition
+
+
+def datetime_bounds(
+    value: str, zone: tzinfo, keyword: str
+) -> tuple[datetime | None, datetime | None]:
+    """A DT key as a (start, end) range of moments, end exclusive; None for an open end.
+
+    Each end compares by meaning (C.2.2.2.5), "2024" being the whole year and
+    "202407051030" the whole minute, so "2024-2025" runs to the end of 2025.
+    An end without a UTC offset is in `zone`. A "-" always makes a range: a
+    single value with a negative offset cannot be matched, as PS3.4 C.2.2.2.5
+    says (use "+0000").
+    """
+    if has_wildcards(value):
+        raise IdentifierError("no wildcards in dates and times")
+    value = value.strip()
+    if "-" not in value:
+        low = high = value
+    else:
+        found = _DT_RANGE.fullmatch(value)
+        if not found or value == "-":
+            raise IdentifierError(f"{value!r} is not a date-time or a range")
+        low, high = found.groups()
+    start = _parse_datetime(low, zone)[0] if low else None
+    end = _parse_datetime(high, zone)[1] if high else None
+    if start and end and end <= start:
+        raise IdentifierError(f"{value!r} ends before it starts")
+    return start, end
+
+
+def match_datetime_range(path: str, value: str, zone: tzinfo, keyword: str) -> Q:
+    """Single value or range matching of a DT key on a datetime field."""
+    if is_universal(value):
+        return Q()
+    start, end = datetime_bounds(value, zone, keyword)
+    condition = Q()
+    if start:
+        condition &= Q(**{f"{path}__gte": _in_utc(start, value)})
+    if end:
+        condition &= Q(**{f"{path}__lt": _in_utc(end, value)})
+    return condition
+
+
+def _in_utc(moment: datetime, value: str) -> datetime:
+    # Converted here, not by the database adapter while the rows stream in: a
+    # moment at the edge of the calendar (year 1 at +1400) has no UTC form.
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise IdentifierError(f"{value!r} is out of range") from None
+
+
+def _parse_datetime(value: str, zone: tzinfo) -> tuple[datetime, datetime]:
+    try:
+        return parse_datetime(value, zone)
+    except ValueError:
+        raise IdentifierError(f"{value!r} is not a date-time (YYYYMMDDHHMMSS)") from None
 
 
 def _match_time_of_day(path: str, value: str, keyword: str) -> Q:

@@ -85,6 +85,6 @@ def change_state(
 ) -> Outcome:
     """The outcome of a Change UPS State request, per Table CC.1.1-2."""
     if requested not in STATES:
-        return Outcome(statuses.INVALID_ATTRIBUTE_VALUE)
+        return Outcome(statuses.INVALID_ARGUMENT_VALUE)  # PS3.7 10.1.4.1.10
     correct = transaction_uid_is_correct(current=current, given=given_uid, recorded=recorded_uid)
     return TRANSITIONS[(requested, correct)][current]

@@ -5,13 +5,13 @@ from django.db.models import Aggregate, F, OuterRef, Q, QuerySet, Subquery, Text
 from django.db.models.functions import Concat
 from django.utils import timezone
 from pydicom import Dataset
-from pydicom.charset import python_encoding
 from pydicom.datadict import dictionary_VR
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.valuerep import PersonName
 
 from ris.dicom import matching
+from ris.dicom.charset import check_character_set
 from ris.dicom.errors import IdentifierError
 from ris.dicom.person_name import search_pattern
 from ris.scheduling.models import OtherPatientID, ProtocolCode, ScheduledProcedureStep
@@ -29,18 +29,6 @@ from ris.scheduling.worklist.keys import (
 
 STEP_SEQUENCE = "ScheduledProcedureStepSequence"
 START_KEYWORDS = ("ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime")
-
-
-def check_character_set(identifier: Dataset) -> None:
-    """Refuse a Specific Character Set (0008,0005) the RIS cannot decode."""
-    terms = identifier.get("SpecificCharacterSet") or []
-    terms = [terms] if isinstance(terms, str) else list(terms)
-    unknown = [term for term in terms if term and term not in python_encoding]
-    if unknown:
-        raise IdentifierError(
-            f"Specific Character Set {', '.join(unknown)} is not supported",
-            offending=(0x00080005,),
-        )
 
 
 def step_item(identifier: Dataset) -> Dataset | None:

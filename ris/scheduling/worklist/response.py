@@ -6,14 +6,12 @@ nothing else does, but for Specific Character Set when a value needs it.
 
 from pydicom import Dataset
 from pydicom.sequence import Sequence
-from pydicom.valuerep import PersonName
 
+from ris.dicom.charset import set_response_character_set
 from ris.dicom.matching import matches_string
 from ris.scheduling.models import ScheduledProcedureStep
 from ris.scheduling.worklist.keys import NOT_KEYS, STEP_KEYS, TOP_LEVEL_KEYS, SequenceKey
 from ris.scheduling.worklist.query import STEP_SEQUENCE, step_item
-
-TEXT_VRS = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}
 
 
 def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[Dataset, bool]:
@@ -38,7 +36,7 @@ def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[D
             known &= _matched_as_asked(TOP_LEVEL_KEYS[keyword], element)
         else:
             known = False
-    _set_character_set(response, request)
+    set_response_character_set(response, request)
     return response, known
 
 
@@ -104,32 +102,3 @@ def _dataset(values: dict) -> Dataset:
     for keyword, value in values.items():
         setattr(dataset, keyword, value)
     return dataset
-
-
-def _set_character_set(response: Dataset, request: Dataset) -> None:
-    """ISO_IR 192 (UTF-8) when a value is not ASCII, or ISO_IR 100 (Latin-1) if the
-    request used it and every value fits (PS3.4 C.2.2.1.1: the SCP may answer in
-    another character set than the request's)."""
-    texts = [
-        str(value)
-        for element in response.iterall()
-        if element.VR in TEXT_VRS
-        for value in (element.value if isinstance(element.value, list) else [element.value])
-        if isinstance(value, str | PersonName)
-    ]
-    if all(text.isascii() for text in texts):
-        return
-    requested = request.get("SpecificCharacterSet") or ""
-    requested = [requested] if isinstance(requested, str) else list(requested)
-    if "ISO_IR 100" in requested and all(_fits_latin1(text) for text in texts):
-        response.SpecificCharacterSet = "ISO_IR 100"
-    else:
-        response.SpecificCharacterSet = "ISO_IR 192"
-
-
-def _fits_latin1(text: str) -> bool:
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True

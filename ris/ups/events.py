@@ -1,0 +1,129 @@
+"""UPS event reports (PS3.4 CC.2.4): what each event says, and to whom it is queued.
+
+Every event is written to the outbox in the transaction of the change that
+caused it, one message per subscriber, so that a subscriber receives a
+workitem's events in the order of the changes, once each delivered, and
+nothing is lost when a process dies (ris.outbox). The DICOM service delivers
+them as N-EVENT-REPORT (dimse.dispatch).
+
+The payload, read by the deliverer:
+    {"event_type_id": 1..5, "sop_instance_uid": "...", "info": <DICOM JSON>}
+"""
+
+from pydicom import Dataset
+
+from ris.outbox.models import Channel
+from ris.outbox.services import outbox_enqueue
+
+# Event Type ID (0000,1002), PS3.4 Table CC.2.4-1.
+STATE_REPORT = 1
+CANCEL_REQUESTED = 2
+PROGRESS_REPORT = 3
+SCP_STATUS_CHANGE = 4
+ASSIGNED = 5
+EVENT_TYPES = {
+    STATE_REPORT: "UPS State Report",
+    CANCEL_REQUESTED: "UPS Cancel Requested",
+    PROGRESS_REPORT: "UPS Progress Report",
+    SCP_STATUS_CHANGE: "SCP Status Change",
+    ASSIGNED: "UPS Assigned",
+}
+
+# The well-known SOP instances of CC.3.1.
+GLOBAL_SUBSCRIPTION_UID = "1.2.840.10008.5.1.4.34.5"
+FILTERED_GLOBAL_SUBSCRIPTION_UID = "1.2.840.10008.5.1.4.34.5.1"
+
+
+def event_payload(*, event_type_id: int, sop_instance_uid: str, info: Dataset) -> dict:
+    """The outbox payload of one event report."""
+    if event_type_id not in EVENT_TYPES:
+        raise ValueError(f"Unknown UPS event type {event_type_id}")
+    return {
+        "event_type_id": event_type_id,
+        "sop_instance_uid": str(sop_instance_uid),
+        "info": info.to_json_dict(),
+    }
+
+
+def event_enqueue(
+    *, ae_titles: list[str], event_type_id: int, sop_instance_uid: str, info: Dataset
+) -> None:
+    """Queue the event for each AE; call it inside the change's transaction."""
+    payload = event_payload(
+        event_type_id=event_type_id, sop_instance_uid=sop_instance_uid, info=info
+    )
+    for ae_title in ae_titles:
+        outbox_enqueue(channel=Channel.UPS_EVENT, destination=ae_title, payload=payload)
+
+
+def state_report_info(workitem: Dataset) -> Dataset:
+    """UPS State Report (Table CC.2.4-1): the state, the input readiness and,
+    for a cancelled workitem, why."""
+    info = Dataset()
+    info.ProcedureStepState = workitem.ProcedureStepState
+    info.InputReadinessState = workitem.InputReadinessState
+    progress = workitem.get("ProcedureStepProgressInformationSequence")
+    if workitem.ProcedureStepState == "CANCELED" and progress:
+        for keyword in ("ReasonForCancellation", "ProcedureStepDiscontinuationReasonCodeSequence"):
+            if progress[0].get(keyword):
+                info[keyword] = progress[0][keyword]
+    return info
+
+
+def progress_report_info(workitem: Dataset) -> Dataset:
+    """UPS Progress Report: the Procedure Step Progress Information Sequence."""
+    info = Dataset()
+    info.ProcedureStepProgressInformationSequence = workitem.get(
+        "ProcedureStepProgressInformationSequence", []
+    )
+    return info
+
+
+def assigned_info(workitem: Dataset) -> Dataset:
+    """UPS Assigned: the station and the human performer, each where the workitem has one."""
+    info = Dataset()
+    if workitem.get("ScheduledStationNameCodeSequence"):
+        info.ScheduledStationNameCodeSequence = workitem.ScheduledStationNameCodeSequence
+    performers = workitem.get("ScheduledHumanPerformersSequence")
+    if performers:
+        for keyword in ("HumanPerformerCodeSequence", "HumanPerformerOrganization"):
+            if performers[0].get(keyword):
+                info[keyword] = performers[0][keyword]
+    return info
+
+
+def is_assigned(workitem: Dataset) -> bool:
+    """Whether a new workitem names its station or performer (CC.2.4.3: UPS Assigned)."""
+    return bool(
+        workitem.get("ScheduledStationNameCodeSequence")
+        or workitem.get("ScheduledHumanPerformersSequence")
+    )
+
+
+def cancel_requested_info(*, requesting_ae: str, request: Dataset) -> Dataset:
+    """UPS Cancel Requested: who asked, and what they gave of reason and contact."""
+    info = Dataset()
+    info.RequestingAE = requesting_ae
+    for keyword in CANCEL_REQUEST_ARGUMENTS:
+        if request.get(keyword):
+            info[keyword] = request[keyword]
+    return info
+
+
+def scp_status_info(scp_status: str) -> Dataset:
+    """SCP Status Change: subscriptions and workitems live in the database, so
+    both lists survive a restart (WARM START)."""
+    info = Dataset()
+    info.SCPStatus = scp_status
+    info.SubscriptionListStatus = "WARM START"
+    info.UnifiedProcedureStepListStatus = "WARM START"
+    return info
+
+
+# Action Information of Request UPS Cancel (N-ACTION type 2), PS3.4 Table CC.2.2-1.
+CANCEL_REQUEST_ARGUMENTS = (
+    "ReasonForCancellation",
+    "ProcedureStepDiscontinuationReasonCodeSequence",
+    "ContactURI",
+    "ContactDisplayName",
+)

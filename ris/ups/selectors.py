@@ -1,0 +1,45 @@
+"""Reading workitems and subscriptions: what the services and the doors look up."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from ris.ups.models import GlobalSubscription, Subscription, Workitem
+
+
+def workitems_active() -> QuerySet[Workitem]:
+    """The workitems this SCP manages, as every UPS operation sees them.
+
+    A COMPLETED or CANCELED workitem stays for RIS_UPS_FINAL_RETENTION seconds
+    (for a performer's retried request and a last N-GET) and for as long as a
+    subscriber holds a Deletion Lock on it (CC.2.3.1); then it leaves the
+    worklist: every operation answers as for an unknown UPS (0xC307). The row
+    stays in the database, for audit.
+    """
+    kept_since = timezone.now() - timedelta(seconds=settings.RIS_UPS_FINAL_RETENTION)
+    locked = Subscription.objects.filter(workitem=OuterRef("pk"), deletion_lock=True)
+    return Workitem.objects.filter(
+        Q(final_at__isnull=True) | Q(final_at__gte=kept_since) | Exists(locked)
+    )
+
+
+def workitem_active_get(*, sop_instance_uid: str, for_update: bool = False) -> Workitem | None:
+    """The managed workitem with this UID, or None; locked for update if asked."""
+    workitems = workitems_active().filter(sop_instance_uid=sop_instance_uid)
+    if for_update:
+        # The row lock serializes every change to one workitem, across
+        # processes: of two performers claiming it at once, the second reads
+        # the state the first left (Table CC.1.1-2 then refuses it).
+        workitems = workitems.select_for_update(of=("self",))
+    return workitems.first()
+
+
+def subscriber_ae_titles(workitem: Workitem) -> list[str]:
+    """Who receives the workitem's events, in a stable order."""
+    return list(workitem.subscriptions.order_by("ae_title").values_list("ae_title", flat=True))
+
+
+def global_subscriptions() -> QuerySet[GlobalSubscription]:
+    return GlobalSubscription.objects.order_by("ae_title")

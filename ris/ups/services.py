@@ -1,0 +1,547 @@
+"""The write path of Unified Procedure Steps (PS3.4 Annex CC), for every door.
+
+Each function is one UPS operation: it runs in one transaction, locks the
+workitem's row for the change (so that changes to one workitem, from any
+process, happen one after the other), queues the events the change causes in
+that same transaction, and refuses with a DicomError carrying the status
+the standard gives. Warnings come back as the status returned.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pydicom import Dataset
+
+from ris.dicom import statuses
+from ris.dicom.datetimes import format_datetime
+from ris.dicom.errors import DicomError, IdentifierError
+from ris.dicom.uids import new_uid
+from ris.dicom.vr import validate_uid
+from ris.nodes.models import RemoteAE
+from ris.ups import UPS_PUSH_SOP_CLASS_UID, checks, events
+from ris.ups.columns import workitem_columns, workitem_replace_child_rows
+from ris.ups.models import GlobalSubscription, Subscription, Workitem
+from ris.ups.query import workitems_matching
+from ris.ups.selectors import subscriber_ae_titles, workitem_active_get, workitems_active
+from ris.ups.states import CANCELED, FINAL, IN_PROGRESS, SCHEDULED, change_state
+
+GLOBAL_INSTANCES = (events.GLOBAL_SUBSCRIPTION_UID, events.FILTERED_GLOBAL_SUBSCRIPTION_UID)
+# The worklist a workitem created without Worklist Label (0074,1202) is on
+# (Table CC.2.5-3: 2/1, the SCP fills a default).
+DEFAULT_WORKLIST_LABEL = "RIS"
+# The reason the RIS gives when it cancels a SCHEDULED workitem on request
+# and the requester gave none (CC.2.2.3: it must meet the CANCELED final
+# state requirements): DCM 110513 "Discontinued for unspecified reason".
+UNSPECIFIED_REASON = {
+    "CodeValue": "110513",
+    "CodingSchemeDesignator": "DCM",
+    "CodeMeaning": "Discontinued for unspecified reason",
+}
+
+
+def ups_create(
+    *, sop_instance_uid: str | None, attributes: Dataset, created_by: str = ""
+) -> tuple[Workitem, int]:
+    """Create a SCHEDULED workitem (CC.2.5); returns it and the status.
+
+    The SCP sets SOP Class UID, SOP Instance UID and the modification time,
+    adds the type 2 attributes the request left out (empty), and fills an
+    empty Worklist Label: the last is a change of what was sent, so the status
+    is then 0xB300 "created with modifications". A request without an
+    instance UID gets one made by the RIS, as for MPPS.
+    """
+    uid = sop_instance_uid or new_uid()
+    _check_uid(uid)
+    checks.check_create(attributes)
+    dataset, modified = _new_workitem_dataset(attributes, uid)
+    workitem = Workitem(sop_instance_uid=uid, state=SCHEDULED, created_by=created_by)
+    _store(workitem, dataset)
+    try:
+        with transaction.atomic():
+            workitem.save()
+            workitem_replace_child_rows(workitem, dataset)
+            _subscribe_global_subscribers(workitem, dataset)
+    except IntegrityError:
+        raise DicomError(
+            f"A UPS {uid} exists already", status=statuses.DUPLICATE_SOP_INSTANCE
+        ) from None
+    return workitem, (statuses.UPS_CREATED_WITH_MODIFICATIONS if modified else statuses.SUCCESS)
+
+
+@transaction.atomic
+def ups_set(*, sop_instance_uid: str, modifications: Dataset) -> Workitem:
+    """Apply an N-SET (CC.2.6): SCHEDULED without a Transaction UID, IN PROGRESS
+    only with the performer's; never once final. Sequences are replaced whole."""
+    workitem = _get_for_update(sop_instance_uid)
+    given_uid = modifications.get("TransactionUID") or ""
+    if workitem.is_final:
+        raise DicomError(
+            "The UPS may no longer be updated", status=statuses.UPS_MAY_NO_LONGER_BE_UPDATED
+        )
+    if workitem.state == IN_PROGRESS and given_uid != workitem.transaction_uid:
+        raise DicomError(
+            "The correct Transaction UID was not provided",
+            status=statuses.UPS_WRONG_TRANSACTION_UID,
+        )
+    if workitem.state == SCHEDULED and given_uid:
+        # CC.2.6.2: a Transaction UID belongs to a claimed workitem only.
+        raise DicomError("The UPS is not IN PROGRESS", status=statuses.UPS_NOT_IN_PROGRESS)
+    checks.check_set(modifications)
+    before = stored_dataset(workitem)
+    after = stored_dataset(workitem)
+    for element in modifications:
+        if (
+            element.keyword not in ("TransactionUID", "SpecificCharacterSet")
+            and element.tag.element
+        ):
+            after[element.tag] = element
+    _store(workitem, after)
+    workitem.save()
+    workitem_replace_child_rows(workitem, after)
+    _emit_changes(workitem, before, after)
+    return workitem
+
+
+def ups_get(*, sop_instance_uid: str, tags: list[int] | None = None) -> Dataset:
+    """The workitem's attributes (CC.2.7): all of them, or the top-level `tags`
+    asked for (empty if it has none); never the Transaction UID."""
+    workitem = workitem_active_get(sop_instance_uid=sop_instance_uid)
+    if workitem is None:
+        raise _no_such(sop_instance_uid)
+    dataset = stored_dataset(workitem)
+    if not tags:
+        return dataset
+    answer = Dataset()
+    for tag in tags:
+        if tag in dataset:
+            answer[tag] = dataset[tag]
+    return answer
+
+
+@transaction.atomic
+def ups_change_state(
+    *, sop_instance_uid: str, requested_state: str, transaction_uid: str | None
+) -> int:
+    """Change UPS State (N-ACTION type 1) as Table CC.1.1-2 says; returns the
+    status (success, or a warning for a workitem already in that final state)."""
+    workitem = workitem_active_get(sop_instance_uid=sop_instance_uid, for_update=True)
+    outcome = change_state(
+        current=workitem.state if workitem else None,
+        requested=requested_state,
+        given_uid=transaction_uid,
+        recorded_uid=workitem.transaction_uid if workitem else None,
+    )
+    if outcome.new_state is None:
+        if statuses.is_warning(outcome.status):
+            return outcome.status
+        raise DicomError(_STATE_REFUSALS[outcome.status], status=outcome.status)
+    dataset = stored_dataset(workitem)
+    if outcome.new_state == CANCELED:
+        _fill_cancellation_time(dataset)
+    if outcome.check_final_state:
+        checks.check_final_state(dataset, outcome.new_state)
+    if outcome.record_transaction_uid:
+        workitem.transaction_uid = transaction_uid
+    _move(workitem, dataset, outcome.new_state)
+    return outcome.status
+
+
+@transaction.atomic
+def ups_request_cancel(
+    *, sop_instance_uid: str, requesting_ae: str, request: Dataset | None = None
+) -> int:
+    """Request UPS Cancel (N-ACTION type 2, CC.2.2.3).
+
+    SCHEDULED: nobody performs it, so the RIS cancels it itself, through IN
+    PROGRESS as the table has it (a State Report for each step), filling in
+    what CANCELED needs. IN PROGRESS: the performer decides; the RIS tells the
+    subscribers (UPS Cancel Requested) and answers success, or 0xC312 if no
+    one is subscribed to be told.
+    """
+    request = request or Dataset()
+    workitem = _get_for_update(sop_instance_uid)
+    if workitem.state == CANCELED:
+        return statuses.UPS_ALREADY_CANCELED
+    if workitem.is_final:
+        raise DicomError(
+            "The UPS is already COMPLETED", status=statuses.UPS_ALREADY_COMPLETED_CANNOT_CANCEL
+        )
+    subscribers = subscriber_ae_titles(workitem)
+    if workitem.state == IN_PROGRESS and not subscribers:
+        raise DicomError(
+            "No subscriber to tell the performer",
+            status=statuses.UPS_PERFORMER_CANNOT_BE_CONTACTED,
+        )
+    events.event_enqueue(
+        ae_titles=subscribers,
+        event_type_id=events.CANCEL_REQUESTED,
+        sop_instance_uid=workitem.sop_instance_uid,
+        info=events.cancel_requested_info(requesting_ae=requesting_ae, request=request),
+    )
+    if workitem.state == SCHEDULED:
+        _cancel_scheduled(workitem, request)
+    return statuses.SUCCESS
+
+
+@transaction.atomic
+def ups_subscribe(
+    *,
+    sop_instance_uid: str,
+    receiving_ae: str,
+    deletion_lock: bool,
+    matching_keys: Dataset | None = None,
+) -> int:
+    """Subscribe to Receive UPS Event Reports (N-ACTION type 3, CC.2.3.2).
+
+    To one workitem; to all (the global instance); or to those matching
+    `matching_keys` (the filtered global instance), now and as they are
+    created. Every workitem the AE newly watches gets an initial State Report.
+    A subscription that exists is updated (its lock), never doubled.
+    """
+    _check_receiving_ae(receiving_ae)
+    if sop_instance_uid in GLOBAL_INSTANCES:
+        filtered = sop_instance_uid == events.FILTERED_GLOBAL_SUBSCRIPTION_UID
+        return _subscribe_globally(receiving_ae, deletion_lock, matching_keys if filtered else None)
+    workitem = _get_for_update(sop_instance_uid)
+    Subscription.objects.update_or_create(
+        workitem=workitem, ae_title=receiving_ae, defaults={"deletion_lock": deletion_lock}
+    )
+    _report_state([receiving_ae], workitem)
+    return statuses.SUCCESS
+
+
+@transaction.atomic
+def ups_unsubscribe(*, sop_instance_uid: str, receiving_ae: str) -> int:
+    """Unsubscribe (N-ACTION type 4): from one workitem, releasing its lock; from
+    the global instance, from everything, releasing every lock (CC.2.3.2)."""
+    _check_receiving_ae(receiving_ae)
+    if sop_instance_uid in GLOBAL_INSTANCES:
+        GlobalSubscription.objects.filter(ae_title=receiving_ae).delete()
+        Subscription.objects.filter(ae_title=receiving_ae).delete()
+        return statuses.SUCCESS
+    workitem = _get_for_update(sop_instance_uid)
+    Subscription.objects.filter(workitem=workitem, ae_title=receiving_ae).delete()
+    return statuses.SUCCESS
+
+
+@transaction.atomic
+def ups_suspend_global_subscription(*, sop_instance_uid: str, receiving_ae: str) -> int:
+    """Suspend Global Subscription (N-ACTION type 5): no new workitems are
+    subscribed; the subscriptions the AE has keep going (CC.2.3.2)."""
+    _check_receiving_ae(receiving_ae)
+    if sop_instance_uid not in GLOBAL_INSTANCES:
+        raise DicomError(
+            "Suspend is for the global subscription only",
+            status=statuses.UPS_ACTION_NOT_APPROPRIATE,
+        )
+    GlobalSubscription.objects.filter(ae_title=receiving_ae).delete()
+    return statuses.SUCCESS
+
+
+@transaction.atomic
+def ups_announce_scp_status(*, scp_status: str) -> int:
+    """SCP Status Change (event type 4) to every subscriber: "RESTARTED" when
+    the DICOM service starts, "GOING DOWN" before it stops. A global
+    subscriber hears it once, on the global instance; any other subscriber once
+    for each workitem it watches. Returns how many events were queued."""
+    info = events.scp_status_info(scp_status)
+    global_aes = set(GlobalSubscription.objects.values_list("ae_title", flat=True))
+    queued = 0
+    for ae_title in sorted(global_aes):
+        events.event_enqueue(
+            ae_titles=[ae_title],
+            event_type_id=events.SCP_STATUS_CHANGE,
+            sop_instance_uid=events.GLOBAL_SUBSCRIPTION_UID,
+            info=info,
+        )
+        queued += 1
+    watched = (
+        Subscription.objects.filter(workitem__in=workitems_active())
+        .exclude(ae_title__in=global_aes)
+        .values_list("ae_title", "workitem__sop_instance_uid")
+        .order_by("ae_title", "workitem_id")
+    )
+    for ae_title, uid in watched:
+        events.event_enqueue(
+            ae_titles=[ae_title],
+            event_type_id=events.SCP_STATUS_CHANGE,
+            sop_instance_uid=uid,
+            info=info,
+        )
+        queued += 1
+    return queued
+
+
+def stored_dataset(workitem: Workitem) -> Dataset:
+    """The workitem as DICOM, from its DICOM JSON (it never holds the Transaction UID)."""
+    return Dataset.from_json(workitem.dataset)
+
+
+# --- helpers
+
+
+_STATE_REFUSALS = {
+    statuses.UPS_MAY_NO_LONGER_BE_UPDATED: "The UPS may no longer be updated",
+    statuses.UPS_WRONG_TRANSACTION_UID: "The correct Transaction UID was not provided",
+    statuses.UPS_ALREADY_IN_PROGRESS: "The UPS is already IN PROGRESS",
+    statuses.UPS_MAY_ONLY_BECOME_SCHEDULED_BY_N_CREATE: "A UPS becomes SCHEDULED by N-CREATE only",
+    statuses.UPS_NO_SUCH_INSTANCE: "No such UPS",
+    statuses.UPS_NOT_IN_PROGRESS: "The UPS is not IN PROGRESS",
+    statuses.INVALID_ARGUMENT_VALUE: "Unknown Procedure Step State",
+}
+
+
+def _no_such(uid: str) -> DicomError:
+    return DicomError(f"No UPS {uid}"[:64], status=statuses.UPS_NO_SUCH_INSTANCE)
+
+
+def _get_for_update(uid: str) -> Workitem:
+    workitem = workitem_active_get(sop_instance_uid=uid, for_update=True)
+    if workitem is None:
+        raise _no_such(uid)
+    return workitem
+
+
+def _check_uid(uid: str) -> None:
+    try:
+        validate_uid(uid)
+    except ValidationError:
+        raise DicomError(
+            f"Invalid SOP Instance UID {uid!r}"[:64], status=statuses.INVALID_SOP_INSTANCE
+        ) from None
+
+
+def _check_receiving_ae(ae_title: str) -> None:
+    """Events go to registered AEs only: the RIS needs their host and port (0xC308)."""
+    if not ae_title or not RemoteAE.objects.filter(ae_title=ae_title.strip()).exists():
+        raise DicomError(
+            f"Receiving AE {ae_title!r} is unknown to the RIS"[:64],
+            status=statuses.UPS_UNKNOWN_RECEIVING_AE,
+        )
+
+
+def _new_workitem_dataset(attributes: Dataset, uid: str) -> tuple[Dataset, bool]:
+    """The stored data set of a new workitem, and whether a sent value was changed."""
+    dataset = Dataset()
+    for element in attributes:
+        if element.tag.element and element.keyword not in (
+            "SpecificCharacterSet",
+            "TransactionUID",
+        ):
+            dataset[element.tag] = element
+    for keyword in checks.CREATE_TYPE_2:
+        if keyword not in dataset:
+            setattr(dataset, keyword, [] if keyword.endswith("Sequence") else None)
+    modified = False
+    if not dataset.WorklistLabel:
+        dataset.WorklistLabel = DEFAULT_WORKLIST_LABEL
+        modified = True
+    dataset.SOPClassUID = UPS_PUSH_SOP_CLASS_UID
+    dataset.SOPInstanceUID = uid
+    return dataset, modified
+
+
+def _now_dt() -> str:
+    return format_datetime(timezone.now(), timezone.get_default_timezone())
+
+
+def _store(workitem: Workitem, dataset: Dataset) -> None:
+    """Keep the data set as DICOM JSON and copy its matching keys to the columns.
+
+    Text is Unicode in JSON, so Specific Character Set is not kept; the RIS
+    answers in UTF-8 where a value needs it. Every store is a change, so it
+    sets Scheduled Procedure Step Modification DateTime (Table CC.2.5-3: the
+    SCP's, at creation and at each N-SET) and its column to the same moment.
+    """
+    now = timezone.now()
+    dataset.ScheduledProcedureStepModificationDateTime = format_datetime(
+        now, timezone.get_default_timezone()
+    )
+    as_json = dataset.to_json_dict()
+    as_json.pop("00080005", None)
+    as_json.pop("00081195", None)
+    workitem.dataset = as_json
+    try:
+        columns = workitem_columns(dataset)
+    except (ValueError, IdentifierError) as error:
+        raise DicomError(str(error)[:64], status=statuses.INVALID_ATTRIBUTE_VALUE) from None
+    for field, value in columns.items():
+        setattr(workitem, field, value)
+    workitem.modified_at = now
+    try:
+        workitem.clean_fields(exclude=["dataset", "created_by"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise DicomError(
+            f"{field}: {messages[0]}"[:64], status=statuses.INVALID_ATTRIBUTE_VALUE
+        ) from None
+
+
+def _move(workitem: Workitem, dataset: Dataset, state: str) -> None:
+    """Put the workitem in `state` and tell its subscribers (UPS State Report)."""
+    dataset.ProcedureStepState = state
+    _store(workitem, dataset)
+    workitem.state = state
+    if state in FINAL:
+        workitem.final_at = timezone.now()
+    workitem.save()
+    _report_state(subscriber_ae_titles(workitem), workitem, dataset)
+
+
+def _cancel_scheduled(workitem: Workitem, request: Dataset) -> None:
+    """The RIS, as performer, cancels a SCHEDULED workitem: IN PROGRESS, then
+    CANCELED with the cancellation time and the reason (the requester's, or
+    "unspecified"), so that the final state requirements are met."""
+    dataset = stored_dataset(workitem)
+    workitem.transaction_uid = new_uid()
+    _move(workitem, dataset, IN_PROGRESS)
+    progress = Dataset()
+    progress.ProcedureStepCancellationDateTime = _now_dt()
+    reasons = request.get("ProcedureStepDiscontinuationReasonCodeSequence")
+    progress.ProcedureStepDiscontinuationReasonCodeSequence = reasons or [
+        Dataset.from_json(
+            {
+                "00080100": {"vr": "SH", "Value": [UNSPECIFIED_REASON["CodeValue"]]},
+                "00080102": {"vr": "SH", "Value": [UNSPECIFIED_REASON["CodingSchemeDesignator"]]},
+                "00080104": {"vr": "LO", "Value": [UNSPECIFIED_REASON["CodeMeaning"]]},
+            }
+        )
+    ]
+    if request.get("ReasonForCancellation"):
+        progress.ReasonForCancellation = request.ReasonForCancellation
+    if request.get("ContactURI"):
+        contact = Dataset()
+        contact.ContactURI = request.ContactURI
+        contact.ContactDisplayName = request.get("ContactDisplayName", "")
+        progress.ProcedureStepCommunicationsURISequence = [contact]
+    dataset.ProcedureStepProgressInformationSequence = [progress]
+    checks.check_final_state(dataset, CANCELED)
+    _move(workitem, dataset, CANCELED)
+
+
+def _fill_cancellation_time(dataset: Dataset) -> None:
+    """CC.2.5.1.3: the SCP may fill Procedure Step Cancellation DateTime when
+    the performer cancels without it."""
+    progress = dataset.get("ProcedureStepProgressInformationSequence")
+    if not progress:
+        dataset.ProcedureStepProgressInformationSequence = [Dataset()]
+        progress = dataset.ProcedureStepProgressInformationSequence
+    if not progress[0].get("ProcedureStepCancellationDateTime"):
+        progress[0].ProcedureStepCancellationDateTime = _now_dt()
+
+
+def _report_state(ae_titles: list[str], workitem: Workitem, dataset: Dataset | None = None) -> None:
+    events.event_enqueue(
+        ae_titles=ae_titles,
+        event_type_id=events.STATE_REPORT,
+        sop_instance_uid=workitem.sop_instance_uid,
+        info=events.state_report_info(dataset or stored_dataset(workitem)),
+    )
+
+
+def _emit_changes(workitem: Workitem, before: Dataset, after: Dataset) -> None:
+    """The events an N-SET causes (CC.2.4.3): a State Report when the input
+    readiness changes, a Progress Report when the progress, its description or
+    the contact URIs change, UPS Assigned when the station or performers do."""
+    subscribers = subscriber_ae_titles(workitem)
+    if not subscribers:
+        return
+    uid = workitem.sop_instance_uid
+    if before.get("InputReadinessState") != after.get("InputReadinessState"):
+        _report_state(subscribers, workitem, after)
+    if _progress(before) != _progress(after):
+        events.event_enqueue(
+            ae_titles=subscribers,
+            event_type_id=events.PROGRESS_REPORT,
+            sop_instance_uid=uid,
+            info=events.progress_report_info(after),
+        )
+    if any(
+        before.get(keyword) != after.get(keyword)
+        for keyword in ("ScheduledStationNameCodeSequence", "ScheduledHumanPerformersSequence")
+    ):
+        events.event_enqueue(
+            ae_titles=subscribers,
+            event_type_id=events.ASSIGNED,
+            sop_instance_uid=uid,
+            info=events.assigned_info(after),
+        )
+
+
+def _progress(dataset: Dataset) -> tuple:
+    item = checks.first_item(dataset, "ProcedureStepProgressInformationSequence")
+    if item is None:
+        return ()
+    return tuple(
+        item.get(keyword)
+        for keyword in (
+            "ProcedureStepProgress",
+            "ProcedureStepProgressDescription",
+            "ProcedureStepCommunicationsURISequence",
+        )
+    )
+
+
+def _subscribe_global_subscribers(workitem: Workitem, dataset: Dataset) -> None:
+    """A new workitem is subscribed for every global subscriber whose filter it
+    matches, with the global subscription's lock, and they hear of it: a State
+    Report, and UPS Assigned if it names a station or performer (CC.2.4.3)."""
+    aes = []
+    for subscription in GlobalSubscription.objects.order_by("ae_title"):
+        if subscription.matching_keys is not None and not _matches(
+            workitem, subscription.matching_keys
+        ):
+            continue
+        Subscription.objects.create(
+            workitem=workitem,
+            ae_title=subscription.ae_title,
+            deletion_lock=subscription.deletion_lock,
+        )
+        aes.append(subscription.ae_title)
+    _report_state(aes, workitem, dataset)
+    if events.is_assigned(dataset):
+        events.event_enqueue(
+            ae_titles=aes,
+            event_type_id=events.ASSIGNED,
+            sop_instance_uid=workitem.sop_instance_uid,
+            info=events.assigned_info(dataset),
+        )
+
+
+def _matches(workitem: Workitem, matching_keys: dict) -> bool:
+    """Whether the workitem would be found by a C-FIND with these keys (the
+    same search: the SQL conditions and the keys matched on the data set)."""
+    keys = Dataset.from_json(matching_keys)
+    return any(workitems_matching(keys, Workitem.objects.filter(pk=workitem.pk)))
+
+
+def _subscribe_globally(
+    receiving_ae: str, deletion_lock: bool, matching_keys: Dataset | None
+) -> int:
+    """Make or replace the AE's global subscription, and subscribe it to every
+    managed workitem it covers that it does not watch yet (a per-workitem
+    subscription it has keeps its own lock), each with an initial State Report."""
+    unwatched = workitems_active().exclude(subscriptions__ae_title=receiving_ae)
+    if matching_keys is None:
+        new = list(unwatched.order_by("scheduled_start", "pk"))
+    else:
+        try:
+            new = list(workitems_matching(matching_keys, unwatched))
+        except IdentifierError as error:
+            raise DicomError(
+                error.comment, status=statuses.INVALID_ARGUMENT_VALUE, offending=error.offending
+            ) from None
+    GlobalSubscription.objects.update_or_create(
+        ae_title=receiving_ae,
+        defaults={
+            "deletion_lock": deletion_lock,
+            "matching_keys": None if matching_keys is None else matching_keys.to_json_dict(),
+        },
+    )
+    Subscription.objects.bulk_create(
+        Subscription(workitem=workitem, ae_title=receiving_ae, deletion_lock=deletion_lock)
+        for workitem in new
+    )
+    for workitem in new:
+        _report_state([receiving_ae], workitem)
+    return statuses.SUCCESS
