@@ -1,5 +1,8 @@
-"""Delivers the outbox's DICOM messages: N-CREATE and N-SET to remote AEs, as an SCU.
+"""Delivers the outbox's DICOM channels to remote AEs: MPPS forwarding and UPS event reports.
 
+Two channels, one way of sending. The DICOM channel carries N-CREATE and N-SET
+(MPPS forwarding), sent as an SCU; the UPS event channel carries the event
+reports of ris.ups.events, sent as N-EVENT-REPORT by us as the UPS Event SCP.
 Each message goes on an association of its own, from our AE title to the
 destination's AE title, host and port (ris.nodes), proposing the one SOP class
 the message needs. The outcome is the destination's answer, sorted in three:
@@ -16,16 +19,31 @@ the message needs. The outcome is the destination's answer, sorted in three:
   updated). The same message would be refused again, so it is marked dead,
   logged, and the messages behind it go ahead; the messages of other MPPS
   instances must not wait for ever behind one the destination will not take.
+
+UPS event reports (PS3.4 CC.2.4) are sorted the same way. The subscriber
+answers with the general N-EVENT-REPORT statuses (PS3.7 10.1.1.1.8, Annex C),
+none specific to UPS. 0x0110 Processing Failure, 0x0213 Resource Limitation,
+0x0124 Not Authorized and 0x0210 Duplicate Invocation are about the
+subscriber: the report is retried, so a subscriber that is down or busy still
+gets every event of a workitem, in order. 0x0112 No Such SOP Instance, 0x0113
+No Such Event Type, 0x0114 No Such Argument, 0x0115 Invalid Argument Value,
+0x0117 Invalid Object Instance, 0x0118 No Such SOP Class and 0x0119
+Class-Instance Conflict refuse this report for what it is: it is given up and
+the subscriber's next event goes ahead. A malformed payload is given up
+without an association.
 """
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from pydicom import Dataset
-from pynetdicom import AE
+from pynetdicom import AE, build_role
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
+from pynetdicom.sop_class import UnifiedProcedureStepEvent, UnifiedProcedureStepPush
 from pynetdicom.status import STATUS_SUCCESS, STATUS_WARNING, code_to_category
 
 from ris.dicom import statuses
@@ -35,6 +53,7 @@ from ris.outbox.dispatcher import run_dispatcher
 from ris.outbox.errors import DeliveryError
 from ris.outbox.models import Channel, OutboundMessage
 from ris.outbox.payloads import DIMSE_OPERATIONS, N_CREATE
+from ris.ups.events import EVENT_TYPES
 
 LOGGER = logging.getLogger("dimse.dispatch")
 
@@ -52,6 +71,8 @@ RETRY_LATER = {
 DUPLICATE_SOP_INSTANCE = statuses.DUPLICATE_SOP_INSTANCE
 PROCESSING_FAILURE = statuses.PROCESSING_FAILURE
 MPPS_MAY_NO_LONGER_BE_UPDATED = statuses.MPPS_MAY_NO_LONGER_BE_UPDATED
+
+Send = Callable[[], tuple[Dataset, Dataset | None]]
 
 
 @dataclass(frozen=True)
@@ -81,8 +102,57 @@ class DimseRequest:
             raise DeliveryError(f"Unknown operation {request.operation!r}", permanent=True)
         return request
 
+    def send(self, assoc: Association) -> tuple[Dataset, Dataset | None]:
+        uids = (self.sop_class_uid, self.sop_instance_uid)
+        if self.operation == N_CREATE:
+            return assoc.send_n_create(self.dataset, *uids)
+        return assoc.send_n_set(self.dataset, *uids)
+
     def __str__(self):
         return f"{self.operation} {self.sop_instance_uid}"
+
+
+@dataclass(frozen=True)
+class UpsEventReport:
+    """A UPS event message's payload (ris.ups.events), read and checked."""
+
+    event_type_id: int
+    sop_instance_uid: str
+    info: Dataset
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "UpsEventReport":
+        """The report, or a permanent DeliveryError: a malformed payload never gets better."""
+        try:
+            event_type_id, uid, info = (
+                payload["event_type_id"],
+                payload["sop_instance_uid"],
+                payload["info"],
+            )
+            # bool is an int to Python, not an Event Type ID (PS3.4 Table CC.2.4-1).
+            if type(event_type_id) is not int or event_type_id not in EVENT_TYPES:
+                raise ValueError(f"no such event type {event_type_id!r}")
+            if not isinstance(uid, str) or not uid:
+                raise TypeError("the SOP instance UID is not a string")
+            if not isinstance(info, dict):
+                raise TypeError("the event information is not a DICOM JSON object")
+            return cls(event_type_id, uid, Dataset.from_json(info))
+        except (KeyError, TypeError, ValueError) as error:
+            raise DeliveryError(f"Malformed UPS event: {error!r}", permanent=True) from error
+
+    def send(self, assoc: Association) -> tuple[Dataset, Dataset | None]:
+        # PS3.4 CC.3.1: the Affected SOP Class UID is UPS Push whatever context
+        # carries it, here the UPS Event context (meta_uid).
+        return assoc.send_n_event_report(
+            self.info,
+            self.event_type_id,
+            UnifiedProcedureStepPush,
+            self.sop_instance_uid,
+            meta_uid=UnifiedProcedureStepEvent,
+        )
+
+    def __str__(self):
+        return f"{EVENT_TYPES[self.event_type_id]} {self.sop_instance_uid}"
 
 
 def deliver_dicom(message: OutboundMessage) -> None:
@@ -90,11 +160,26 @@ def deliver_dicom(message: OutboundMessage) -> None:
     request = DimseRequest.from_payload(message.payload)
     remote_ae = _destination(ae_title=message.destination)
     assoc = _associate(remote_ae, request.sop_class_uid)
-    try:
-        status = _send(assoc, request)
-    finally:
-        assoc.release()
-    _check(status, request, remote_ae)
+    status = _send(assoc, str(request), lambda: request.send(assoc))
+    if _code(status) == DUPLICATE_SOP_INSTANCE and request.operation == N_CREATE:
+        LOGGER.info("%s: %s already has the instance (0x0111)", request, remote_ae.ae_title)
+        return
+    _check(status, str(request), remote_ae, is_final=_is_final_for_mpps)
+
+
+def deliver_ups_event(message: OutboundMessage) -> None:
+    """Send one UPS event report as N-EVENT-REPORT; raise DeliveryError if it did not land.
+
+    We open the association, yet we are the UPS Event SCP (PS3.4 CC.2.4): the
+    SCP/SCU Role Selection (PS3.7 D.3.3.4) proposes us as SCP only, as
+    dcm4chee-arc does; some subscribers refuse the context without it.
+    """
+    report = UpsEventReport.from_payload(message.payload)
+    remote_ae = _destination(ae_title=message.destination)
+    role = build_role(UnifiedProcedureStepEvent, scp_role=True)
+    assoc = _associate(remote_ae, UnifiedProcedureStepEvent, roles=[role])
+    status = _send(assoc, str(report), lambda: report.send(assoc))
+    _check(status, str(report), remote_ae)
 
 
 def run_dicom_dispatcher(*, stop: threading.Event, poll_interval: float | None = None) -> None:
@@ -104,18 +189,42 @@ def run_dicom_dispatcher(*, stop: threading.Event, poll_interval: float | None =
     )
 
 
-def start_dicom_dispatcher(
-    *, stop: threading.Event, poll_interval: float | None = None
-) -> threading.Thread:
-    """The DICOM dispatcher in a background thread, until `stop` is set."""
-    thread = threading.Thread(
-        target=run_dicom_dispatcher,
-        kwargs={"stop": stop, "poll_interval": poll_interval},
-        name="dicom-dispatcher",
-        daemon=True,
+def run_ups_event_dispatcher(*, stop: threading.Event, poll_interval: float | None = None) -> None:
+    """Deliver the UPS event channel's messages until `stop` is set."""
+    run_dispatcher(
+        channel=Channel.UPS_EVENT,
+        deliver=deliver_ups_event,
+        stop=stop,
+        poll_interval=poll_interval,
     )
-    thread.start()
-    return thread
+
+
+# Each channel this module delivers: its name for people, and its dispatcher.
+DISPATCHERS = {
+    Channel.DICOM: ("DICOM", run_dicom_dispatcher),
+    Channel.UPS_EVENT: ("UPS event", run_ups_event_dispatcher),
+}
+
+
+def start_dispatchers(
+    *, stop: threading.Event, poll_interval: float | None = None
+) -> list[threading.Thread]:
+    """A dispatcher thread for each channel of DISPATCHERS, in its order, until `stop` is set.
+
+    One thread per channel, so that a subscriber slow to answer does not hold
+    up MPPS forwarding, nor a slow PACS the event reports.
+    """
+    threads = []
+    for channel, (_, run) in DISPATCHERS.items():
+        thread = threading.Thread(
+            target=run,
+            kwargs={"stop": stop, "poll_interval": poll_interval},
+            name=f"{channel}-dispatcher",
+            daemon=True,
+        )
+        thread.start()
+        threads.append(thread)
+    return threads
 
 
 def _destination(*, ae_title: str) -> RemoteAE:
@@ -134,7 +243,13 @@ def _destination(*, ae_title: str) -> RemoteAE:
     return remote_ae
 
 
-def _associate(remote_ae: RemoteAE, sop_class_uid: str) -> Association:
+def _associate(
+    remote_ae: RemoteAE,
+    sop_class_uid: str,
+    *,
+    roles: Iterable[SCP_SCU_RoleSelectionNegotiation] = (),
+) -> Association:
+    """An association proposing `sop_class_uid` (with `roles`), or a transient DeliveryError."""
     ae = AE(ae_title=settings.RIS_AE_TITLE)
     ae.connection_timeout = settings.RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT
     ae.acse_timeout = settings.RIS_DIMSE_ACSE_TIMEOUT
@@ -142,7 +257,9 @@ def _associate(remote_ae: RemoteAE, sop_class_uid: str) -> Association:
     ae.network_timeout = settings.RIS_DIMSE_NETWORK_TIMEOUT
     ae.add_requested_context(sop_class_uid)
     try:
-        assoc = ae.associate(remote_ae.host, remote_ae.port, ae_title=remote_ae.ae_title)
+        assoc = ae.associate(
+            remote_ae.host, remote_ae.port, ae_title=remote_ae.ae_title, ext_neg=list(roles)
+        )
     except OSError as error:  # the host name does not resolve
         raise DeliveryError(f"Cannot reach {remote_ae}: {error}") from error
     if not assoc.is_established:
@@ -165,46 +282,56 @@ def _why_not(assoc: Association) -> str:
     return "aborted"
 
 
-def _send(assoc: Association, request: DimseRequest) -> Dataset:
-    """The response status, empty if none came (timeout, abort)."""
-    uids = (request.sop_class_uid, request.sop_instance_uid)
+def _send(assoc: Association, what: str, send: Send) -> Dataset:
+    """Make the request on `assoc` and release it; the response status, empty if none came."""
     try:
-        if request.operation == N_CREATE:
-            status, _ = assoc.send_n_create(request.dataset, *uids)
-        else:
-            status, _ = assoc.send_n_set(request.dataset, *uids)
+        status, _ = send()
     except RuntimeError as error:  # the association ended before the request went out
-        raise DeliveryError(f"{request}: association lost: {error}") from error
+        raise DeliveryError(f"{what}: association lost: {error}") from error
     except ValueError as error:  # pynetdicom could not encode the data set
-        raise DeliveryError(f"{request}: cannot encode: {error}", permanent=True) from error
+        raise DeliveryError(f"{what}: cannot encode: {error}", permanent=True) from error
+    finally:
+        assoc.release()
     return status
 
 
-def _check(status: Dataset, request: DimseRequest, remote_ae: RemoteAE) -> None:
-    """Return if the destination took the message; raise DeliveryError, sorted, if not."""
-    if "Status" not in status:
-        raise DeliveryError(f"{request}: no response from {remote_ae} (timeout or abort)")
-    code = int(status.Status)
-    if code_to_category(code) in (STATUS_SUCCESS, STATUS_WARNING):
-        LOGGER.info("%s delivered to %s (status 0x%04X)", request, remote_ae.ae_title, code)
-        return
-    if code == DUPLICATE_SOP_INSTANCE and request.operation == N_CREATE:
-        LOGGER.info("%s: %s already has the instance (0x0111)", request, remote_ae.ae_title)
-        return
-    raise DeliveryError(_refusal(status, request, remote_ae), permanent=_is_final(status))
+def _code(status: Dataset) -> int | None:
+    return int(status.Status) if "Status" in status else None
 
 
 def _is_final(status: Dataset) -> bool:
-    code = int(status.Status)
-    if code == PROCESSING_FAILURE:
+    """A refusal the same message would meet again: any failure not in RETRY_LATER."""
+    return int(status.Status) not in RETRY_LATER
+
+
+def _is_final_for_mpps(status: Dataset) -> bool:
+    """As _is_final, but 0x0110 with Error ID 0xA710 is final (PS3.4 F.7.2.2)."""
+    if int(status.Status) == PROCESSING_FAILURE:
         return status.get("ErrorID") == MPPS_MAY_NO_LONGER_BE_UPDATED
-    return code not in RETRY_LATER
+    return _is_final(status)
 
 
-def _refusal(status: Dataset, request: DimseRequest, remote_ae: RemoteAE) -> str:
+def _check(
+    status: Dataset,
+    what: str,
+    remote_ae: RemoteAE,
+    *,
+    is_final: Callable[[Dataset], bool] = _is_final,
+) -> None:
+    """Return if the destination took the message; raise DeliveryError, sorted, if not."""
+    code = _code(status)
+    if code is None:
+        raise DeliveryError(f"{what}: no response from {remote_ae} (timeout or abort)")
+    if code_to_category(code) in (STATUS_SUCCESS, STATUS_WARNING):
+        LOGGER.info("%s delivered to %s (status 0x%04X)", what, remote_ae.ae_title, code)
+        return
+    raise DeliveryError(_refusal(status, what, remote_ae), permanent=is_final(status))
+
+
+def _refusal(status: Dataset, what: str, remote_ae: RemoteAE) -> str:
     details = [f"status 0x{int(status.Status):04X}"]
     if "ErrorID" in status:
         details.append(f"error ID 0x{int(status.ErrorID):04X}")
     if status.get("ErrorComment"):
         details.append(str(status.ErrorComment))
-    return f"{request} refused by {remote_ae.ae_title}: {', '.join(details)}"
+    return f"{what} refused by {remote_ae.ae_title}: {', '.join(details)}"

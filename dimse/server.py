@@ -17,11 +17,15 @@ from pynetdicom import AE, _config, evt
 from pynetdicom.sop_class import (
     ModalityPerformedProcedureStep,
     ModalityWorklistInformationFind,
+    UnifiedProcedureStepPull,
+    UnifiedProcedureStepPush,
+    UnifiedProcedureStepQuery,
+    UnifiedProcedureStepWatch,
     Verification,
 )
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
-from dimse.handlers import associations, echo, find, mpps
+from dimse.handlers import associations, echo, find, routes, ups
 
 LOGGER = logging.getLogger("dimse")
 
@@ -100,6 +104,12 @@ def make_application_entity(ae_title: str) -> AE:
         Verification,
         ModalityWorklistInformationFind,
         ModalityPerformedProcedureStep,
+        # UPS (PS3.4 CC.3): the RIS is the SCP of Push, Pull, Watch and Query;
+        # it sends UPS Event reports on associations of its own (dimse.dispatch).
+        UnifiedProcedureStepPush,
+        UnifiedProcedureStepPull,
+        UnifiedProcedureStepWatch,
+        UnifiedProcedureStepQuery,
     ):
         ae.add_supported_context(sop_class)
     return ae
@@ -113,8 +123,10 @@ HANDLERS = [
     (evt.EVT_ABORTED, associations.handle_aborted),
     (evt.EVT_C_ECHO, echo.handle_echo),
     (evt.EVT_C_FIND, find.handle_find),
-    (evt.EVT_N_CREATE, mpps.handle_n_create),
-    (evt.EVT_N_SET, mpps.handle_n_set),
+    (evt.EVT_N_CREATE, routes.handle_n_create),
+    (evt.EVT_N_SET, routes.handle_n_set),
+    (evt.EVT_N_GET, ups.handle_n_get),
+    (evt.EVT_N_ACTION, ups.handle_n_action),
 ]
 
 

@@ -1,9 +1,11 @@
 """Clients for the tests: a pynetdicom SCU and DCMTK's findscu, on loopback."""
 
+import os
 import shutil
 import socket
 import socketserver
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -57,7 +59,17 @@ def matches(responses) -> list[Dataset]:
     return [response for status, response, _ in responses if status in (0xFF00, 0xFF01)]
 
 
-FINDSCU = shutil.which("findscu")
+def _dcmtk(program: str) -> str | None:
+    """DCMTK's program on PATH, not pynetdicom's app of the same name, which
+    the virtual environment's bin directory (on PATH when it is activated) holds."""
+    own_bin = os.path.join(sys.prefix, "bin")
+    path = os.pathsep.join(
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != own_bin
+    )
+    return shutil.which(program, path=path)
+
+
+FINDSCU = _dcmtk("findscu")
 
 
 def findscu(address, keys: list[str], folder: Path, *extra: str) -> list[Dataset]:

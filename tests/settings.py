@@ -15,3 +15,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+
+# SQLite: a test database in a file, not in memory. An in-memory database
+# shared between threads has table locks that fail at once ("database table
+# is locked") where a file in WAL mode waits its busy timeout, as the DICOM
+# service's threads and the dispatchers do in production.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"ris-test-{os.getpid()}.sqlite3")
+    }

@@ -1,13 +1,16 @@
-"""C-FIND: the Modality Worklist (PS3.4 K.4.1), translated to and from the domain."""
+"""C-FIND: the Modality Worklist (PS3.4 K.4.1) and the UPS worklist (CC.2.8),
+translated to and from the domain."""
 
 import logging
 import time
 
 from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
+from ris.ups.query import workitem_find
 
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
+from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
 from ris.dicom.errors import DicomError, IdentifierError
 from ris.dicom.statuses import (
     CANCEL,
@@ -17,17 +20,25 @@ from ris.dicom.statuses import (
     SUCCESS,
     UNABLE_TO_PROCESS,
 )
-from ris.dicom.statuses import WORKLIST_NOT_AUTHORIZED as NOT_AUTHORIZED
+from ris.dicom.statuses import FIND_NOT_AUTHORIZED as NOT_AUTHORIZED
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
 
 LOGGER = logging.getLogger("dimse")
 
 
+# What each C-FIND SOP class searches: (log label, service, search function).
+MWL = ("MWL", Service.WORKLIST, worklist_find)
+UPS = ("UPS", Service.UPS, workitem_find)
+
+
 def handle_find(event):
-    """Route by the negotiated SOP class (MWL now; UPS will share this event)."""
-    if event.context.abstract_syntax == ModalityWorklistInformationFind:
-        yield from handle_mwl_find(event)
+    """Route by the negotiated SOP class."""
+    abstract_syntax = str(event.context.abstract_syntax)
+    if abstract_syntax == ModalityWorklistInformationFind:
+        yield from _find(event, *MWL)
+    elif abstract_syntax in UPS_FIND_SOP_CLASSES:
+        yield from _find(event, *UPS)
     else:
         yield (
             failure_status(DicomError("SOP class not supported", status=SOP_CLASS_NOT_SUPPORTED)),
@@ -35,12 +46,13 @@ def handle_find(event):
         )
 
 
-def handle_mwl_find(event):
+def _find(event, label: str, service: str, search):
+    """Answer one C-FIND: a pending response per match, then the final status."""
     started, matches, status = time.monotonic(), 0, SUCCESS
     try:
-        if not may_use(event.assoc, Service.WORKLIST):
-            raise DicomError("This AE may not query the worklist", status=NOT_AUTHORIZED)
-        results = worklist_find(_identifier(event))
+        if not may_use(event.assoc, service):
+            raise DicomError(f"This AE may not query the {label} worklist", status=NOT_AUTHORIZED)
+        results = search(_identifier(event))
         for response, all_keys_known in results:
             if event.is_cancelled:
                 status = CANCEL
@@ -52,14 +64,15 @@ def handle_mwl_find(event):
         status = error.status
         yield failure_status(error, elements_field="OffendingElement"), None
     except Exception:
-        LOGGER.exception("Worklist query from %s failed", peer(event.assoc))
+        LOGGER.exception("%s query from %s failed", label, peer(event.assoc))
         status = UNABLE_TO_PROCESS
         error = DicomError("The RIS could not process the query", status=UNABLE_TO_PROCESS)
         yield failure_status(error), None
     finally:
         milliseconds = (time.monotonic() - started) * 1000
         LOGGER.info(
-            "MWL C-FIND from %s: status 0x%04X, %d matches, %.0f ms",
+            "%s C-FIND from %s: status 0x%04X, %d matches, %.0f ms",
+            label,
             peer(event.assoc),
             status,
             matches,

@@ -8,9 +8,10 @@ from dimse import dispatch
 
 class Command(BaseCommand):
     help = (
-        "Deliver queued DICOM messages (MPPS forwarding) to remote AEs until SIGTERM or "
-        "Ctrl-C. Any number may run against one PostgreSQL database; `dimse` runs one "
-        "too unless given --no-dispatch."
+        "Deliver queued DICOM messages to remote AEs until SIGTERM or Ctrl-C: MPPS "
+        "forwarding (N-CREATE, N-SET) and UPS event reports (N-EVENT-REPORT), each "
+        "channel in a thread of its own. Any number may run against one PostgreSQL "
+        "database; `dimse` runs them too unless given --no-dispatch."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +27,9 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stopping.set())
         self.stdout.write("Dispatching queued DICOM messages.")
         self.stdout.flush()
-        # In this thread: a delivery under way when the signal comes is finished first.
-        dispatch.run_dicom_dispatcher(stop=stopping, poll_interval=poll_interval)
-        self.stdout.write("DICOM dispatcher stopped.")
+        threads = dispatch.start_dispatchers(stop=stopping, poll_interval=poll_interval)
+        stopping.wait()
+        # Without a timeout: a delivery under way when the signal came is finished first.
+        for (name, _), thread in zip(dispatch.DISPATCHERS.values(), threads, strict=True):
+            thread.join()
+            self.stdout.write(f"{name} dispatcher stopped.")

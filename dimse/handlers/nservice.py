@@ -1,0 +1,54 @@
+"""What every N-service handler does around the domain call: check the
+caller may use the service, turn refusals into statuses, log one line."""
+
+import logging
+import time
+from collections.abc import Callable
+
+from pydicom import Dataset
+
+from dimse.handlers.associations import may_use, peer
+from dimse.handlers.status import failure_status
+from ris.dicom.errors import DicomError
+from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE
+
+LOGGER = logging.getLogger("dimse")
+
+# (status, data set or None, the SOP instance UID, for the log)
+Outcome = tuple[int | Dataset, Dataset | None, str]
+
+
+def perform(
+    event,
+    *,
+    operation: str,
+    service: str,
+    perform: Callable[[object], Outcome],
+    elements_field: str | None = None,
+) -> tuple[int | Dataset, Dataset | None]:
+    """Run `perform(event)` for `service` ("MPPS N-SET", say) and return the
+    (status, data set) pynetdicom sends. `elements_field` is where the response
+    names the elements at fault: Attribute Identifier List for N-SET and
+    N-GET; N-CREATE and N-ACTION responses have none (PS3.7 10.3)."""
+    started, uid = time.monotonic(), "?"
+    try:
+        if not may_use(event.assoc, service):
+            raise DicomError(f"This AE may not use {service}", status=NOT_AUTHORIZED)
+        status, dataset, uid = perform(event)
+        result = (status, dataset)
+    except DicomError as error:
+        result = (failure_status(error, elements_field=elements_field), None)
+    except Exception:
+        LOGGER.exception("%s from %s failed", operation, peer(event.assoc))
+        error = DicomError("The RIS could not process it", status=PROCESSING_FAILURE)
+        result = (failure_status(error), None)
+    status = result[0] if isinstance(result[0], int) else result[0].Status
+    LOGGER.info(
+        "%s from %s: %s, status 0x%04X, %.0f ms",
+        operation,
+        peer(event.assoc),
+        uid,
+        status,
+        (time.monotonic() - started) * 1000,
+    )
+    return result

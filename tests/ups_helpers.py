@@ -1,0 +1,199 @@
+"""UPS clients for the tests: a pynetdicom SCU for Push, Pull, Watch and Query,
+and a subscriber that listens for N-EVENT-REPORT, on loopback."""
+
+import socketserver
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pydicom import Dataset
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import (
+    UnifiedProcedureStepEvent,
+    UnifiedProcedureStepPull,
+    UnifiedProcedureStepPush,
+    UnifiedProcedureStepQuery,
+    UnifiedProcedureStepWatch,
+)
+
+from dimse.dispatch import run_ups_event_dispatcher
+from tests.dimse_helpers import RIS_AE_TITLE
+
+PUSH = UnifiedProcedureStepPush
+GLOBAL = "1.2.840.10008.5.1.4.34.5"
+FILTERED_GLOBAL = "1.2.840.10008.5.1.4.34.5.1"
+CHANGE_STATE, REQUEST_CANCEL, SUBSCRIBE, UNSUBSCRIBE, SUSPEND = 1, 2, 3, 4, 5
+
+
+def ups_associate(address, calling_ae_title="PERFORMER", contexts=None):
+    ae = AE(ae_title=calling_ae_title)
+    for sop_class in contexts or (
+        UnifiedProcedureStepPush,
+        UnifiedProcedureStepPull,
+        UnifiedProcedureStepWatch,
+        UnifiedProcedureStepQuery,
+    ):
+        ae.add_requested_context(sop_class)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    host, port = address
+    assoc = ae.associate(host, port, ae_title=RIS_AE_TITLE)
+    assert assoc.is_established, "association was not accepted"
+    return assoc
+
+
+def workitem(**values) -> Dataset:
+    """A valid N-CREATE attribute list; keyword arguments replace or add attributes."""
+    ds = Dataset()
+    ds.ScheduledProcedureStepPriority = "MEDIUM"
+    ds.ProcedureStepLabel = "Lung CAD"
+    ds.WorklistLabel = "CAD"
+    ds.ScheduledProcedureStepStartDateTime = "20261125093000"
+    ds.InputReadinessState = "READY"
+    ds.ProcedureStepState = "SCHEDULED"
+    ds.PatientName = "Doe^Jane"
+    ds.PatientID = "P1"
+    ds.IssuerOfPatientID = "HOSP"
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "F"
+    ds.ScheduledWorkitemCodeSequence = [code("CAD-LUNG", "99RIS", "Lung CAD")]
+    ds.ScheduledStationNameCodeSequence = []
+    ds.TransactionUID = None
+    ds.ProcedureStepProgressInformationSequence = []
+    ds.UnifiedProcedureStepPerformedProcedureSequence = []
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
+
+
+def completion() -> Dataset:
+    """An N-SET that meets the COMPLETED final state requirements (CC.2.5.1.3)."""
+    performed = Dataset()
+    performed.PerformedStationNameCodeSequence = [code("CAD1", "99RIS", "CAD server")]
+    performed.PerformedProcedureStepStartDateTime = "20261125093100"
+    performed.PerformedProcedureStepEndDateTime = "20261125093500"
+    performed.PerformedWorkitemCodeSequence = [code("CAD-LUNG", "99RIS", "Lung CAD")]
+    performed.OutputInformationSequence = []
+    ds = Dataset()
+    ds.UnifiedProcedureStepPerformedProcedureSequence = [performed]
+    return ds
+
+
+def cancellation_reason() -> Dataset:
+    """An N-SET with what CANCELED needs besides the time the SCP fills."""
+    progress = Dataset()
+    progress.ProcedureStepDiscontinuationReasonCodeSequence = [
+        code("110514", "DCM", "Incorrect worklist entry selected")
+    ]
+    ds = Dataset()
+    ds.ProcedureStepProgressInformationSequence = [progress]
+    return ds
+
+
+def create(assoc, uid: str, attributes: Dataset | None = None) -> int:
+    status, _ = assoc.send_n_create(attributes or workitem(), PUSH, uid)
+    return int(status.Status)
+
+
+def n_set(assoc, uid: str, modifications: Dataset, transaction_uid: str | None = None) -> Dataset:
+    if transaction_uid:
+        modifications.TransactionUID = transaction_uid
+    status, _ = assoc.send_n_set(modifications, PUSH, uid)
+    return status
+
+
+def action(assoc, uid: str, action_type: int, **information) -> int:
+    info = Dataset()
+    for keyword, value in information.items():
+        setattr(info, keyword, value)
+    # pynetdicom cannot send an empty data set; no Action Information is None.
+    status, _ = assoc.send_n_action(info or None, action_type, PUSH, uid)
+    return int(status.Status)
+
+
+def change_state(assoc, uid: str, state: str, transaction_uid: str | None) -> int:
+    info = {"ProcedureStepState": state}
+    if transaction_uid:
+        info["TransactionUID"] = transaction_uid
+    return action(assoc, uid, CHANGE_STATE, **info)
+
+
+@dataclass
+class EventReport:
+    event_type_id: int
+    sop_class_uid: str
+    sop_instance_uid: str
+    information: Dataset
+    calling_ae_title: str
+
+
+class EventSubscriber:
+    """A UPS Event SCU: listens on a loopback port and records each N-EVENT-REPORT.
+
+    The RIS opens the association and, proposing SCP/SCU role selection for
+    UPS Event, takes the SCP role; this side accepts that (scp_role=True).
+    """
+
+    def __init__(self, port: int, ae_title: str = "WATCHER"):
+        self.port, self.ae_title = port, ae_title
+        self.reports: list[EventReport] = []
+        self.answer = 0x0000
+        self._server = None
+
+    def start(self) -> None:
+        ae = AE(ae_title=self.ae_title)
+        ae.add_supported_context(UnifiedProcedureStepEvent, scu_role=False, scp_role=True)
+        handlers = [(evt.EVT_N_EVENT_REPORT, self._on_report)]
+        self._server = ae.make_server(("127.0.0.1", self.port), evt_handlers=handlers)
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            socketserver.BaseServer.shutdown(self._server)
+            self._server.server_close()
+            self._server = None
+
+    def _on_report(self, event):
+        request = event.request
+        self.reports.append(
+            EventReport(
+                int(request.EventTypeID),
+                str(request.AffectedSOPClassUID),
+                str(request.AffectedSOPInstanceUID),
+                event.event_information,
+                event.assoc.requestor.ae_title.strip(),
+            )
+        )
+        return self.answer, None
+
+    def of_type(self, event_type_id: int) -> list[EventReport]:
+        return [report for report in self.reports if report.event_type_id == event_type_id]
+
+    def states(self, uid: str | None = None) -> list[str]:
+        """The states the State Reports told, in order (of one workitem if given)."""
+        return [
+            report.information.ProcedureStepState
+            for report in self.of_type(1)
+            if uid is None or report.sop_instance_uid == uid
+        ]
+
+
+@contextmanager
+def ups_event_dispatcher(poll_interval: float = 0.02):
+    """The UPS event dispatcher in a thread, for the duration of the block."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_ups_event_dispatcher, kwargs={"stop": stop, "poll_interval": poll_interval}
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
