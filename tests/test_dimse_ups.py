@@ -6,7 +6,11 @@ import threading
 import pytest
 from pydicom import Dataset
 from pynetdicom import evt
-from pynetdicom.sop_class import UnifiedProcedureStepPull, UnifiedProcedureStepQuery
+from pynetdicom.sop_class import (
+    UnifiedProcedureStepPull,
+    UnifiedProcedureStepQuery,
+    UnifiedProcedureStepWatch,
+)
 
 from ris.dicom.uids import new_uid
 from ris.nodes.services import remote_ae_add
@@ -327,7 +331,9 @@ def _find(assoc, identifier: Dataset, sop_class=UnifiedProcedureStepQuery) -> li
     return [found for status, found in responses if status.Status in (0xFF00, 0xFF01)]
 
 
-@pytest.mark.parametrize("sop_class", [UnifiedProcedureStepPull, UnifiedProcedureStepQuery])
+@pytest.mark.parametrize(
+    "sop_class", [UnifiedProcedureStepPull, UnifiedProcedureStepWatch, UnifiedProcedureStepQuery]
+)
 def test_c_find_on_the_pull_and_query_contexts(assoc, sop_class):
     cad, report = new_uid(), new_uid()
     create(assoc, cad)

@@ -1,0 +1,141 @@
+"""Two `manage.py dimse` processes on one database are one UPS service: a
+subscription made through one hears of changes made through the other, once
+each, and a claim race across them has one winner."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from ris.dicom.uids import new_uid
+from ris.nodes.services import remote_ae_add
+from ris.ups.services import ups_create
+from tests.dimse_helpers import free_port, wait_until
+from tests.ups_helpers import (
+    SUBSCRIBE,
+    EventSubscriber,
+    action,
+    change_state,
+    completion,
+    create,
+    n_set,
+    ups_associate,
+    workitem,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def database_url() -> str:
+    """The test database, for the processes to share with this one."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432
+    return f"postgres://{settings['USER']}@{host}:{port}/{settings['NAME']}"
+
+
+@pytest.fixture
+def services(tmp_path):
+    """Two DICOM service processes, each with its own dispatchers; their addresses."""
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": database_url(),
+        "RIS_VAR_DIR": str(tmp_path),
+        "RIS_DIMSE_ACCEPT_ANY_AE": "1",
+        "RIS_OUTBOX_POLL_INTERVAL": "0.1",
+        "DJANGO_SETTINGS_MODULE": "ris.settings",
+    }
+    ports = [free_port(), free_port()]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "dimse", "--port", str(port), "--bind", "127.0.0.1"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        addresses = [("127.0.0.1", port) for port in ports]
+        for address in addresses:
+            _wait_for_service(address)
+        yield addresses
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_for_service(address) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            ups_associate(address).release()
+            return
+        except AssertionError:
+            time.sleep(0.1)
+    raise AssertionError(f"no DICOM service on {address}")
+
+
+def test_a_subscription_through_one_process_hears_changes_through_the_other(services):
+    subscriber = EventSubscriber(port=free_port())
+    subscriber.start()
+    remote_ae_add(ae_title="WATCHER", host="127.0.0.1", port=subscriber.port, services=["ups"])
+    first, second = (ups_associate(address) for address in services)
+    try:
+        uid = new_uid()
+        assert create(second, uid) == 0x0000
+        assert action(first, uid, SUBSCRIBE, ReceivingAE="WATCHER", DeletionLock="TRUE") == 0
+        claim = new_uid()
+        assert change_state(second, uid, "IN PROGRESS", claim) == 0x0000
+        assert n_set(second, uid, completion(), transaction_uid=claim).Status == 0x0000
+        assert change_state(second, uid, "COMPLETED", claim) == 0x0000
+        wait_until(lambda: len(subscriber.reports) >= 3, timeout=15)
+        time.sleep(1)  # both processes' dispatchers have had time to send a duplicate
+    finally:
+        first.release()
+        second.release()
+        subscriber.stop()
+    assert subscriber.states(uid) == ["SCHEDULED", "IN PROGRESS", "COMPLETED"]
+    assert len(subscriber.reports) == 3
+
+
+def test_a_claim_race_across_two_processes_has_one_winner(services):
+    uids = [new_uid() for _ in range(10)]
+    for uid in uids:
+        ups_create(sop_instance_uid=uid, attributes=workitem())
+    performers = [ups_associate(address, f"PERFORMER{n}") for n, address in enumerate(services)]
+    barrier = threading.Barrier(2)
+    results = [[], []]
+
+    def claim_all(number):
+        for uid in uids:
+            barrier.wait()
+            results[number].append(change_state(performers[number], uid, "IN PROGRESS", new_uid()))
+
+    threads = [threading.Thread(target=claim_all, args=(number,)) for number in (0, 1)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for assoc in performers:
+            assoc.release()
+    assert len(results[0]) == len(uids)
+    for first, second in zip(*results, strict=True):
+        assert sorted((first, second)) == [0x0000, 0xC301]
