@@ -14,6 +14,7 @@ from ris.scheduling.models import (
     ScheduledProcedureStep,
     StepStatus,
 )
+from ris.ups.models import Workitem
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,10 @@ def test_demo_setup_seeds_once_and_prints_a_working_login(settings, tmp_path, cl
     call_command("demo_setup", "--procedures", "30", stdout=out)
 
     assert ScheduledProcedureStep.objects.count() == 30
+    workitems = Workitem.objects.all()
+    cross_sectional = ScheduledProcedureStep.objects.filter(modality__in=["CT", "MR"])
+    assert workitems.count() == cross_sectional.count()  # one for each CT and MR step, once
+    assert all(workitem.state == "SCHEDULED" for workitem in workitems)
     logins = [line for line in out.getvalue().splitlines() if line.startswith("Admin login")]
     assert len(logins) == 2
     assert logins[0] == logins[1]

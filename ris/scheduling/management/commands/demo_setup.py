@@ -6,14 +6,16 @@ from django.core.management.base import BaseCommand
 
 from ris.scheduling.demo import seed_demo
 from ris.scheduling.models import ScheduledProcedureStep
+from ris.ups.demo import seed_demo_workitems
+from ris.ups.models import Workitem
 
 DEMO_USERNAME = "admin"
 
 
 class Command(BaseCommand):
     help = (
-        "Prepare the demo started by 'make run': a schedule (only if there is none yet) "
-        "and an administrator login, which it prints."
+        "Prepare the demo started by 'make run': a schedule and UPS workitems (only if "
+        "there are none yet) and an administrator login, which it prints."
     )
 
     def add_arguments(self, parser):
@@ -27,6 +29,9 @@ class Command(BaseCommand):
                 f"Demo schedule: {report.scheduled_steps} steps for {report.patients} "
                 f"patients over {days} days."
             )
+        if not Workitem.objects.exists():
+            created = seed_demo_workitems()
+            self.stdout.write(f"Demo workitems (UPS): {created}.")
         password = self._demo_password()
         self.stdout.write(self.style.SUCCESS(f"Admin login: {DEMO_USERNAME} / {password}"))
 
