@@ -4,11 +4,6 @@ The destination is a real pynetdicom MPPS SCP started by the test ("PACS"),
 reached through real associations from the RIS's AE title.
 """
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from io import StringIO
 from pathlib import Path
@@ -17,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom.sop_class import ModalityPerformedProcedureStep, Verification
+from pynetdicom.sop_class import Verification
 
 from dimse.dispatch import deliver_dicom
 from ris.nodes.selectors import mpps_destinations
@@ -25,32 +20,17 @@ from ris.nodes.services import remote_ae_add
 from ris.outbox.errors import DeliveryError
 from ris.outbox.models import Channel, OutboundMessage, State
 from ris.outbox.payloads import N_CREATE, N_SET, dicom_payload
-from ris.outbox.services import outbox_enqueue
 from tests.dimse_helpers import dicom_dispatcher, free_port, wait_until
 from tests.factories import RemoteAEFactory
-
-ROOT = Path(__file__).resolve().parent.parent
-MPPS = ModalityPerformedProcedureStep
-
-
-def mpps_created(uid: str) -> Dataset:
-    """An N-CREATE Attribute List: IN PROGRESS, with a name outside ASCII."""
-    ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 192"
-    ds.PatientName = "Müller^Jürgen"
-    ds.PatientID = "P000001"
-    step = Dataset()
-    step.StudyInstanceUID = generate_uid()
-    step.AccessionNumber = "A000001"
-    step.ScheduledProcedureStepID = "SPS1"
-    ds.ScheduledStepAttributesSequence = [step]
-    ds.PerformedProcedureStepID = "PPS1"
-    ds.PerformedStationAETitle = "CT1"
-    ds.PerformedProcedureStepStartDate = "20260101"
-    ds.PerformedProcedureStepStartTime = "101500"
-    ds.PerformedProcedureStepStatus = "IN PROGRESS"
-    ds.Modality = "CT"
-    return ds
+from tests.process_helpers import (
+    ENQUEUE,
+    MPPS,
+    forward_mpps,
+    migrated_database,
+    mpps_created,
+    run_python,
+    run_until_sigterm,
+)
 
 
 def mpps_set(**values) -> Dataset:
@@ -212,15 +192,6 @@ def test_dicom_payload_refuses_an_unknown_operation():
 # --- End to end: a destination that is down, then back ------------------------------
 
 
-def forward_mpps(operation: str, uid: str, dataset: Dataset) -> None:
-    """What the MPPS service does with each N-CREATE and N-SET it accepts."""
-    payload = dicom_payload(
-        operation=operation, sop_class_uid=MPPS, sop_instance_uid=uid, dataset=dataset
-    )
-    for destination in mpps_destinations():
-        outbox_enqueue(channel=Channel.DICOM, destination=destination.ae_title, payload=payload)
-
-
 def test_a_destination_that_was_down_gets_everything_in_order_when_it_is_back(
     transactional_db, settings, pacs, pacs_ae, caplog
 ):
@@ -306,76 +277,11 @@ def test_admin_shows_and_filters_the_forward_mpps_flag(admin_client):
 
 # --- The commands ----------------------------------------------------------------------
 
-PREPARE = """
-import django; django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-"""
-
-ENQUEUE = """
-import sys, django; django.setup()
-from pydicom import Dataset
-from ris.nodes.services import remote_ae_add
-from ris.outbox.payloads import dicom_payload
-from ris.outbox.services import outbox_enqueue
-remote_ae_add(ae_title="PACS", host="127.0.0.1", port=int(sys.argv[1]), forward_mpps=True)
-dataset = Dataset()
-dataset.PerformedProcedureStepStatus = "IN PROGRESS"
-payload = dicom_payload(operation="N-CREATE", sop_class_uid="1.2.840.10008.3.1.2.3.3",
-                        sop_instance_uid="1.2.3.4", dataset=dataset)
-outbox_enqueue(channel="dicom", destination="PACS", payload=payload)
-"""
-
-
-@pytest.fixture(scope="module")
-def migrated_database(tmp_path_factory) -> Path:
-    """An SQLite file with the schema, made once; each test gets a copy."""
-    folder = tmp_path_factory.mktemp("template")
-    run_python(PREPARE, folder)
-    return folder / "ris.sqlite3"
-
-
-def command_environment(var_dir: Path) -> dict:
-    env = {**os.environ, "DEBUG": "1", "RIS_VAR_DIR": str(var_dir)}
-    env["DJANGO_SETTINGS_MODULE"] = "ris.settings"
-    env.pop("DATABASE_URL", None)  # the commands run on their own SQLite file
-    return env
-
-
-def run_python(code: str, var_dir: Path, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        env=command_environment(var_dir),
-        check=True,
-        timeout=60,
-    )
-
 
 @pytest.fixture
-def command_database(tmp_path, migrated_database) -> Path:
-    shutil.copy(migrated_database, tmp_path / "ris.sqlite3")
-    return tmp_path
-
-
-def run_until_sigterm(command: list[str], var_dir: Path, until) -> str:
-    """Run `manage.py COMMAND` until `until()` holds, then SIGTERM it; its output."""
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", *command],
-        cwd=ROOT,
-        env=command_environment(var_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_until(until, timeout=15)
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=15)
-    finally:
-        process.kill()
-    assert process.returncode == 0, output
-    return output
+def command_database(tmp_path_factory, tmp_path) -> Path:
+    """A folder of the test's own with a migrated SQLite database, for the commands."""
+    return migrated_database(tmp_path_factory, tmp_path)
 
 
 def test_the_dispatch_command_delivers_until_sigterm(command_database, pacs):

@@ -5,26 +5,15 @@ association acceptor it takes the UPS Event SCU role (PS3.4 CC.2.4) that our
 role selection leaves it, and records every N-EVENT-REPORT it receives.
 """
 
-import shutil
-import socketserver
 import threading
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.db import transaction
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import (
-    UnifiedProcedureStepEvent,
-    UnifiedProcedureStepPush,
-    Verification,
-)
+from pynetdicom.sop_class import UnifiedProcedureStepPush
 
-from dimse.dispatch import deliver_ups_event, run_ups_event_dispatcher, start_dispatchers
+from dimse.dispatch import deliver_ups_event, start_dispatchers
 from ris.nodes.services import remote_ae_add, remote_ae_set_enabled
 from ris.outbox.errors import DeliveryError
 from ris.outbox.models import Channel, OutboundMessage, State
@@ -32,98 +21,21 @@ from ris.outbox.payloads import N_CREATE
 from ris.outbox.services import outbox_claim_next, outbox_enqueue
 from ris.ups import events
 from tests.dimse_helpers import free_port, wait_until
-from tests.test_dispatch import (
+from tests.process_helpers import (
     ENQUEUE,
-    PREPARE,
     forward_mpps,
+    migrated_database,
     mpps_created,
     run_python,
     run_until_sigterm,
 )
-
-
-@dataclass
-class Report:
-    event_type_id: int
-    sop_class_uid: str
-    sop_instance_uid: str
-    info: Dataset
-    calling_ae_title: str
-    called_ae_title: str
-    proposed_roles: tuple[bool, bool]  # the requestor's (SCU, SCP) for UPS Event
-    subscriber_roles: tuple[bool, bool]  # the subscriber's own (SCU, SCP) after negotiation
-    received_at: float
-
-
-class Subscriber:
-    """A UPS Event SCU listening on a loopback port, recording each N-EVENT-REPORT.
-
-    It answers success unless `answers` holds, for an instance UID, a list of
-    statuses to answer in turn (success once the list is used up).
-    """
-
-    def __init__(self, port: int):
-        self.port = port
-        self.reports: list[Report] = []
-        self.answers: dict[str, list[int]] = {}
-        self._server = None
-
-    def start(
-        self, *, scu_role: bool | None = False, scp_role: bool | None = True, ups_event=True
-    ) -> None:
-        """Listen; the roles are those it accepts for the requestor (pynetdicom's meaning).
-
-        The requestor proposes itself as SCP only (PS3.7 D.3.3.4); accepting
-        that proposal, SCU no and SCP yes, makes this AE the UPS Event SCU.
-        """
-        ae = AE(ae_title="WATCHER")
-        ae.add_supported_context(Verification)
-        if ups_event:
-            ae.add_supported_context(
-                UnifiedProcedureStepEvent, scu_role=scu_role, scp_role=scp_role
-            )
-        handlers = [(evt.EVT_N_EVENT_REPORT, self._on_event_report)]
-        self._server = ae.make_server(("127.0.0.1", self.port), evt_handlers=handlers)
-        # A short poll interval: shutdown() waits for the accept loop's next turn.
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            socketserver.BaseServer.shutdown(self._server)  # made, not started, by the AE
-            self._server.server_close()
-            self._server = None
-
-    def received(self) -> list[tuple[int, str]]:
-        return [(r.event_type_id, r.sop_instance_uid) for r in self.reports]
-
-    def _on_event_report(self, event):
-        request, assoc = event.request, event.assoc
-        [context] = [
-            cx for cx in assoc.accepted_contexts if cx.context_id == event.context.context_id
-        ]
-        proposed = assoc.requestor.role_selection[UnifiedProcedureStepEvent]
-        uid = str(request.AffectedSOPInstanceUID)
-        self.reports.append(
-            Report(
-                event_type_id=event.event_type,
-                sop_class_uid=str(request.AffectedSOPClassUID),
-                sop_instance_uid=uid,
-                info=event.event_information,
-                calling_ae_title=assoc.requestor.ae_title,
-                called_ae_title=assoc.acceptor.ae_title,
-                proposed_roles=(proposed.scu_role, proposed.scp_role),
-                subscriber_roles=(context.as_scu, context.as_scp),
-                received_at=time.time(),
-            )
-        )
-        pending = self.answers.get(uid)
-        return (pending.pop(0) if pending else 0x0000), None
+from tests.ups_helpers import EventSubscriber, code, dataset, ups_event_dispatcher
 
 
 @pytest.fixture
 def subscriber():
     """The subscriber, not started: a test starts it when it is "up"."""
-    scp = Subscriber(port=free_port())
+    scp = EventSubscriber(port=free_port())
     yield scp
     scp.stop()
 
@@ -136,17 +48,6 @@ def subscriber_ae(db, subscriber):
 @pytest.fixture
 def fast_retries(settings):
     settings.RIS_OUTBOX_BACKOFF_BASE, settings.RIS_OUTBOX_BACKOFF_CAP = 0.05, 0.2
-
-
-def dataset(**values) -> Dataset:
-    ds = Dataset()
-    for keyword, value in values.items():
-        setattr(ds, keyword, value)
-    return ds
-
-
-def code(value: str, scheme: str, meaning: str) -> Dataset:
-    return dataset(CodeValue=value, CodingSchemeDesignator=scheme, CodeMeaning=meaning)
 
 
 # The Event Information of each event type, as PS3.4 Table CC.2.4-1 lists it.
@@ -216,30 +117,6 @@ def delivery_error(message: OutboundMessage) -> DeliveryError:
     with pytest.raises(DeliveryError) as caught:
         deliver_ups_event(message)
     return caught.value
-
-
-@contextmanager
-def ups_event_dispatcher(poll_interval: float = 0.02):
-    """The UPS event dispatcher in a thread, stopped and joined on leaving.
-
-    Tests wait on what the subscriber received, never by reading the outbox
-    while the dispatcher runs: the in-memory SQLite test database shares its
-    cache between threads and then fails a write at once with "table is
-    locked" instead of waiting. The dispatcher ends its turn before it stops,
-    so the outcome of the last report received is recorded by the time the
-    thread is joined.
-    """
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=run_ups_event_dispatcher, kwargs={"stop": stop, "poll_interval": poll_interval}
-    )
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
 
 
 def states() -> list[tuple[str, int]]:
@@ -366,7 +243,7 @@ def test_each_event_type_arrives_with_its_id_ups_push_and_information(
     assert [r.event_type_id for r in subscriber.reports] == [1, 2, 3, 4, 5]
     for report, info in zip(subscriber.reports, EVENT_INFORMATION.values(), strict=True):
         assert (report.sop_class_uid, report.sop_instance_uid) == (UnifiedProcedureStepPush, uid)
-        assert report.info.to_json_dict() == info.to_json_dict()
+        assert report.information.to_json_dict() == info.to_json_dict()
     assert states() == [(State.DELIVERED, 1)] * 5
 
 
@@ -382,7 +259,7 @@ def test_each_subscriber_gets_its_events_in_queue_order(
     enqueue(events.STATE_REPORT, first, dataset(ProcedureStepState="COMPLETED"), "WATCHER")
     with ups_event_dispatcher():
         wait_until(lambda: len(subscriber.reports) == 4)
-    sent = [(r.sop_instance_uid, r.info.ProcedureStepState) for r in subscriber.reports]
+    sent = [(r.sop_instance_uid, r.information.ProcedureStepState) for r in subscriber.reports]
     assert sent == [
         (first, "SCHEDULED"),
         (second, "SCHEDULED"),
@@ -410,7 +287,7 @@ def test_a_subscriber_that_was_down_gets_everything_in_order_when_it_is_back(
     subscriber.start()  # it is back
     with ups_event_dispatcher():
         wait_until(lambda: len(subscriber.reports) == 3)
-    assert [r.info.ProcedureStepState for r in subscriber.reports] == [
+    assert [r.information.ProcedureStepState for r in subscriber.reports] == [
         "SCHEDULED",
         "IN PROGRESS",
         "COMPLETED",
@@ -542,18 +419,10 @@ event_enqueue(ae_titles=["WATCHER"], event_type_id=1, sop_instance_uid="1.2.3.5"
 """
 
 
-@pytest.fixture(scope="module")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    """An SQLite file with the schema, made once; each test gets a copy."""
-    folder = tmp_path_factory.mktemp("template")
-    run_python(PREPARE, folder)
-    return folder / "ris.sqlite3"
-
-
 def test_the_dispatch_command_delivers_both_channels_until_sigterm(
-    tmp_path, migrated_sqlite, pacs, subscriber
+    tmp_path_factory, tmp_path, pacs, subscriber
 ):
-    shutil.copy(migrated_sqlite, tmp_path / "ris.sqlite3")
+    migrated_database(tmp_path_factory, tmp_path)
     pacs.start()
     subscriber.start()
     run_python(ENQUEUE, tmp_path, str(pacs.port))

@@ -1,8 +1,9 @@
 """UPS clients for the tests: a pynetdicom SCU for Push, Pull, Watch and Query,
-and a subscriber that listens for N-EVENT-REPORT, on loopback."""
+a subscriber that listens for N-EVENT-REPORT, and the UPS event dispatcher, on loopback."""
 
 import socketserver
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from pynetdicom.sop_class import (
     UnifiedProcedureStepPush,
     UnifiedProcedureStepQuery,
     UnifiedProcedureStepWatch,
+    Verification,
 )
 
 from dimse.dispatch import run_ups_event_dispatcher
@@ -65,10 +67,16 @@ def workitem(**values) -> Dataset:
     return ds
 
 
+def dataset(**values) -> Dataset:
+    """A data set with the given attributes, by keyword."""
+    ds = Dataset()
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
 def code(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
-    return item
+    return dataset(CodeValue=value, CodingSchemeDesignator=scheme, CodeMeaning=meaning)
 
 
 def completion() -> Dataset:
@@ -108,9 +116,7 @@ def n_set(assoc, uid: str, modifications: Dataset, transaction_uid: str | None =
 
 
 def action(assoc, uid: str, action_type: int, **information) -> int:
-    info = Dataset()
-    for keyword, value in information.items():
-        setattr(info, keyword, value)
+    info = dataset(**information)
     # pynetdicom cannot send an empty data set; no Action Information is None.
     status, _ = assoc.send_n_action(info or None, action_type, PUSH, uid)
     return int(status.Status)
@@ -130,46 +136,78 @@ class EventReport:
     sop_instance_uid: str
     information: Dataset
     calling_ae_title: str
+    called_ae_title: str
+    proposed_roles: tuple[bool, bool]  # the requestor's (SCU, SCP) for UPS Event
+    subscriber_roles: tuple[bool, bool]  # the subscriber's own (SCU, SCP) after negotiation
+    received_at: float
 
 
 class EventSubscriber:
     """A UPS Event SCU: listens on a loopback port and records each N-EVENT-REPORT.
 
-    The RIS opens the association and, proposing SCP/SCU role selection for
-    UPS Event, takes the SCP role; this side accepts that (scp_role=True).
+    It answers `answer` (success) unless `answers` holds, for an instance UID,
+    a list of statuses to answer in turn (`answer` once the list is used up).
     """
 
     def __init__(self, port: int, ae_title: str = "WATCHER"):
         self.port, self.ae_title = port, ae_title
         self.reports: list[EventReport] = []
         self.answer = 0x0000
+        self.answers: dict[str, list[int]] = {}
         self._server = None
 
-    def start(self) -> None:
+    def start(
+        self, *, scu_role: bool | None = False, scp_role: bool | None = True, ups_event=True
+    ) -> None:
+        """Listen; the roles are those it accepts for the requestor (pynetdicom's meaning).
+
+        The RIS proposes itself as SCP only for UPS Event (PS3.7 D.3.3.4);
+        accepting that proposal, SCU no and SCP yes, makes this AE the UPS
+        Event SCU. Without `ups_event` it offers Verification only.
+        """
         ae = AE(ae_title=self.ae_title)
-        ae.add_supported_context(UnifiedProcedureStepEvent, scu_role=False, scp_role=True)
+        ae.add_supported_context(Verification)
+        if ups_event:
+            ae.add_supported_context(
+                UnifiedProcedureStepEvent, scu_role=scu_role, scp_role=scp_role
+            )
         handlers = [(evt.EVT_N_EVENT_REPORT, self._on_report)]
         self._server = ae.make_server(("127.0.0.1", self.port), evt_handlers=handlers)
+        # A short poll interval: shutdown() waits for the accept loop's next turn.
         threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
 
     def stop(self) -> None:
         if self._server is not None:
-            socketserver.BaseServer.shutdown(self._server)
+            socketserver.BaseServer.shutdown(self._server)  # made, not started, by the AE
             self._server.server_close()
             self._server = None
 
     def _on_report(self, event):
-        request = event.request
+        request, assoc = event.request, event.assoc
+        [context] = [
+            cx for cx in assoc.accepted_contexts if cx.context_id == event.context.context_id
+        ]
+        proposed = assoc.requestor.role_selection[UnifiedProcedureStepEvent]
+        uid = str(request.AffectedSOPInstanceUID)
         self.reports.append(
             EventReport(
-                int(request.EventTypeID),
-                str(request.AffectedSOPClassUID),
-                str(request.AffectedSOPInstanceUID),
-                event.event_information,
-                event.assoc.requestor.ae_title.strip(),
+                event_type_id=int(request.EventTypeID),
+                sop_class_uid=str(request.AffectedSOPClassUID),
+                sop_instance_uid=uid,
+                information=event.event_information,
+                calling_ae_title=assoc.requestor.ae_title.strip(),
+                called_ae_title=assoc.acceptor.ae_title.strip(),
+                proposed_roles=(proposed.scu_role, proposed.scp_role),
+                subscriber_roles=(context.as_scu, context.as_scp),
+                received_at=time.time(),
             )
         )
-        return self.answer, None
+        pending = self.answers.get(uid)
+        return (pending.pop(0) if pending else self.answer), None
+
+    def received(self) -> list[tuple[int, str]]:
+        """(event type, instance UID) of each report, in order."""
+        return [(report.event_type_id, report.sop_instance_uid) for report in self.reports]
 
     def of_type(self, event_type_id: int) -> list[EventReport]:
         return [report for report in self.reports if report.event_type_id == event_type_id]
@@ -185,7 +223,15 @@ class EventSubscriber:
 
 @contextmanager
 def ups_event_dispatcher(poll_interval: float = 0.02):
-    """The UPS event dispatcher in a thread, for the duration of the block."""
+    """The UPS event dispatcher in a thread, stopped and joined on leaving.
+
+    Tests wait on what the subscriber received, never by reading the outbox
+    while the dispatcher runs: the in-memory SQLite test database shares its
+    cache between threads and then fails a write at once with "table is
+    locked" instead of waiting. The dispatcher ends its turn before it stops,
+    so the outcome of the last report received is recorded by the time the
+    thread is joined.
+    """
     stop = threading.Event()
     thread = threading.Thread(
         target=run_ups_event_dispatcher, kwargs={"stop": stop, "poll_interval": poll_interval}
