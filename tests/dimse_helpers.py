@@ -161,11 +161,11 @@ def wait_until(condition, timeout: float = 5.0) -> None:
 
 
 @contextmanager
-def dicom_dispatcher(poll_interval: float = 0.02):
+def dispatcher_running(run, poll_interval: float = 0.02):
+    """A dispatcher loop (`run`, e.g. run_dicom_dispatcher) in a thread, stopped
+    and joined on leaving the block."""
     stop = threading.Event()
-    thread = threading.Thread(
-        target=run_dicom_dispatcher, kwargs={"stop": stop, "poll_interval": poll_interval}
-    )
+    thread = threading.Thread(target=run, kwargs={"stop": stop, "poll_interval": poll_interval})
     thread.start()
     try:
         yield
@@ -173,3 +173,7 @@ def dicom_dispatcher(poll_interval: float = 0.02):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def dicom_dispatcher(poll_interval: float = 0.02):
+    return dispatcher_running(run_dicom_dispatcher, poll_interval)

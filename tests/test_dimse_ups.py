@@ -1,8 +1,6 @@
 """UPS Push, Pull and Watch over real associations: creation, N-SET, N-GET and
 the state table (PS3.4 Table CC.1.1-2), cell by cell, with its statuses."""
 
-import threading
-
 import pytest
 from pydicom import Dataset
 from pynetdicom import evt
@@ -26,6 +24,7 @@ from tests.ups_helpers import (
     action,
     cancellation_reason,
     change_state,
+    claim_race,
     completion,
     create,
     n_set,
@@ -368,26 +367,9 @@ def test_two_performers_claiming_at_once_get_one_success(dicom_service):
     for uid in uids:
         ups_create(sop_instance_uid=uid, attributes=workitem())
     performers = [ups_associate(dicom_service, f"PERFORMER{n}") for n in (1, 2)]
-    barrier = threading.Barrier(2)
-    results = {1: [], 2: []}
-
-    def claim_all(number, assoc):
-        for uid in uids:
-            barrier.wait()
-            results[number].append(change_state(assoc, uid, "IN PROGRESS", new_uid()))
-
     try:
-        threads = [
-            threading.Thread(target=claim_all, args=(number, assoc))
-            for number, assoc in zip((1, 2), performers, strict=True)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = claim_race(performers, uids)
     finally:
         for assoc in performers:
             assoc.release()
-    for first, second in zip(results[1], results[2], strict=True):
-        assert sorted((first, second)) == [0x0000, 0xC301]
-    assert len(results[1]) == len(uids)
+    assert [sorted(pair) for pair in outcomes] == [[0x0000, 0xC301]] * len(uids)

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.ups_helpers import (
     EventSubscriber,
     action,
     change_state,
+    claim_race,
     completion,
     create,
     n_set,
@@ -119,23 +119,9 @@ def test_a_claim_race_across_two_processes_has_one_winner(services):
     for uid in uids:
         ups_create(sop_instance_uid=uid, attributes=workitem())
     performers = [ups_associate(address, f"PERFORMER{n}") for n, address in enumerate(services)]
-    barrier = threading.Barrier(2)
-    results = [[], []]
-
-    def claim_all(number):
-        for uid in uids:
-            barrier.wait()
-            results[number].append(change_state(performers[number], uid, "IN PROGRESS", new_uid()))
-
-    threads = [threading.Thread(target=claim_all, args=(number,)) for number in (0, 1)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = claim_race(performers, uids)
     finally:
         for assoc in performers:
             assoc.release()
-    assert len(results[0]) == len(uids)
-    for first, second in zip(*results, strict=True):
-        assert sorted((first, second)) == [0x0000, 0xC301]
+    assert [sorted(pair) for pair in outcomes] == [[0x0000, 0xC301]] * len(uids)

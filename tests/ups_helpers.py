@@ -4,7 +4,6 @@ a subscriber that listens for N-EVENT-REPORT, and the UPS event dispatcher, on l
 import socketserver
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pydicom import Dataset
@@ -19,7 +18,8 @@ from pynetdicom.sop_class import (
 )
 
 from dimse.dispatch import run_ups_event_dispatcher
-from tests.dimse_helpers import RIS_AE_TITLE
+from ris.dicom.uids import new_uid
+from tests.dimse_helpers import RIS_AE_TITLE, dispatcher_running
 
 PUSH = UnifiedProcedureStepPush
 GLOBAL = "1.2.840.10008.5.1.4.34.5"
@@ -221,7 +221,6 @@ class EventSubscriber:
         ]
 
 
-@contextmanager
 def ups_event_dispatcher(poll_interval: float = 0.02):
     """The UPS event dispatcher in a thread, stopped and joined on leaving.
 
@@ -232,14 +231,23 @@ def ups_event_dispatcher(poll_interval: float = 0.02):
     so the outcome of the last report received is recorded by the time the
     thread is joined.
     """
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=run_ups_event_dispatcher, kwargs={"stop": stop, "poll_interval": poll_interval}
-    )
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+    return dispatcher_running(run_ups_event_dispatcher, poll_interval)
+
+
+def claim_race(performers, uids: list[str]) -> list[tuple[int, int]]:
+    """Two performers (associations) claim each workitem at the same moment;
+    the pair of statuses they got, for each workitem."""
+    barrier = threading.Barrier(len(performers))
+    results = [[] for _ in performers]
+
+    def claim_all(number):
+        for uid in uids:
+            barrier.wait()
+            results[number].append(change_state(performers[number], uid, "IN PROGRESS", new_uid()))
+
+    threads = [threading.Thread(target=claim_all, args=(n,)) for n in range(len(performers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return list(zip(*results, strict=True))

@@ -17,6 +17,9 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Q
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.valuerep import PersonName
 
 import ris.dicom.lookups  # noqa: F401  (registers __dicom_wildcard)
 from ris.dicom.datetimes import DT_PATTERN, parse_date, parse_datetime, parse_time
@@ -27,6 +30,20 @@ WILDCARD_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
 # "A-B", "A-", "-B": a DT value may itself hold a "-" (a negative UTC offset),
 # so the range is split by the shape of its ends, not at the first "-".
 _DT_RANGE = re.compile(rf"({DT_PATTERN})?-({DT_PATTERN})?")
+
+
+def single_value(value, keyword: str):
+    """A key that takes one value (PS3.4 C.2.2.2.1): a list of several, or a
+    sequence, is refused; a person name comes as its text."""
+    if isinstance(value, Sequence):
+        raise IdentifierError(f"{keyword} is not a sequence")
+    if isinstance(value, MultiValue):
+        if len(value) > 1:
+            raise IdentifierError(f"{keyword}: one value only, got {len(value)}")
+        value = value[0] if len(value) else ""
+    if isinstance(value, PersonName):
+        return str(value)
+    return value
 
 
 def is_universal(value) -> bool:

@@ -22,7 +22,6 @@ from django.utils import timezone
 from pydicom import Dataset
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
-from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
@@ -190,7 +189,7 @@ def _key_condition(element: DataElement, zone: tzinfo) -> Q:
 def _column_condition(column: str, kind: str, value, keyword: str, zone: tzinfo) -> Q:
     if kind == "uid":
         return matching.match_uid_list(column, _uids(value), keyword)
-    value = _single(value, keyword)
+    value = _text(matching.single_value(value, keyword))
     if kind == "person_name":
         # Case-insensitive, over the upper-cased search column, as the worklist
         # does (K.6.1.3.2 lets the SCP choose; CONFORMANCE.md says so).
@@ -265,7 +264,7 @@ def _item_keys(element: DataElement) -> ItemKeys:
         elif item_element.VR == "UI":
             wanted = _uids(item_element.value)
         else:
-            wanted = _single(item_element.value, keyword)
+            wanted = _text(matching.single_value(item_element.value, keyword))
             wanted = "" if matching.is_universal(wanted) else wanted
         if wanted:
             keys[keyword] = wanted
@@ -381,12 +380,5 @@ def _uids(value) -> list[str]:
     return uids
 
 
-def _single(value, keyword: str) -> str:
-    """A key here takes one value, as text: a list is refused."""
-    if isinstance(value, Sequence):
-        raise IdentifierError(f"{keyword} is not a sequence")
-    if isinstance(value, MultiValue):
-        if len(value) > 1:
-            raise IdentifierError(f"{keyword}: one value only, got {len(value)}")
-        value = value[0] if len(value) else ""
+def _text(value) -> str:
     return "" if value is None else str(value)

@@ -6,9 +6,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from pydicom import Dataset
 from pydicom.datadict import dictionary_VR
-from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.valuerep import PersonName
 
 from ris.dicom import matching
 from ris.dicom.charset import check_character_set
@@ -128,7 +126,7 @@ def _key_condition(key: Key, value) -> Q:
     if key.kind == "uid":
         values = [] if value is None else [value] if isinstance(value, str) else list(value)
         return matching.match_uid_list(path, [str(uid) for uid in values], keyword)
-    value = _single(value, keyword)
+    value = matching.single_value(value, keyword)
     if key.kind == "person_name":
         if matching.is_universal(value):
             return Q()
@@ -159,7 +157,7 @@ def _sequence_condition(key: SequenceKey, value) -> Q:
     for element in value[0]:
         field = key.item_fields.get(element.keyword)
         if field:
-            item_value = _single(element.value, element.keyword)
+            item_value = matching.single_value(element.value, element.keyword)
             vr = dictionary_VR(element.keyword)
             condition &= matching.match_string(key.prefix + field, item_value, vr, element.keyword)
     if key.exists and condition:
@@ -168,7 +166,9 @@ def _sequence_condition(key: SequenceKey, value) -> Q:
 
 
 def _start_window(item: Dataset) -> Q:
-    date_value, time_value = (_single(item.get(keyword), keyword) for keyword in START_KEYWORDS)
+    date_value, time_value = (
+        matching.single_value(item.get(keyword), keyword) for keyword in START_KEYWORDS
+    )
     try:
         return matching.match_datetime_window(
             "start",
@@ -180,16 +180,3 @@ def _start_window(item: Dataset) -> Q:
     except IdentifierError as error:
         error.offending = error.offending or (0x00400002, 0x00400003)
         raise
-
-
-def _single(value, keyword: str):
-    """Keys here take one value (K.6-1: "single value"); a list is refused."""
-    if isinstance(value, Sequence):
-        raise IdentifierError(f"{keyword} is not a sequence")
-    if isinstance(value, MultiValue):
-        if len(value) > 1:
-            raise IdentifierError(f"{keyword}: one value only, got {len(value)}")
-        value = value[0] if len(value) else ""
-    if isinstance(value, PersonName):
-        return str(value)
-    return value
