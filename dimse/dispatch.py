@@ -66,11 +66,6 @@ RETRY_LATER = {
     statuses.DUPLICATE_INVOCATION: "Duplicate invocation",
     statuses.RESOURCE_LIMITATION: "Resource limitation",
 }
-# With 0x0110, Error ID 0xA710 (PS3.4 Table F.7.2-2) says the MPPS is COMPLETED
-# or DISCONTINUED at the destination and "may no longer be updated": final.
-DUPLICATE_SOP_INSTANCE = statuses.DUPLICATE_SOP_INSTANCE
-PROCESSING_FAILURE = statuses.PROCESSING_FAILURE
-MPPS_MAY_NO_LONGER_BE_UPDATED = statuses.MPPS_MAY_NO_LONGER_BE_UPDATED
 
 Send = Callable[[], tuple[Dataset, Dataset | None]]
 
@@ -161,7 +156,7 @@ def deliver_dicom(message: OutboundMessage) -> None:
     remote_ae = _destination(ae_title=message.destination)
     assoc = _associate(remote_ae, request.sop_class_uid)
     status = _send(assoc, str(request), lambda: request.send(assoc))
-    if _code(status) == DUPLICATE_SOP_INSTANCE and request.operation == N_CREATE:
+    if _code(status) == statuses.DUPLICATE_SOP_INSTANCE and request.operation == N_CREATE:
         LOGGER.info("%s: %s already has the instance (0x0111)", request, remote_ae.ae_title)
         return
     _check(status, str(request), remote_ae, is_final=_is_final_for_mpps)
@@ -306,8 +301,8 @@ def _is_final(status: Dataset) -> bool:
 
 def _is_final_for_mpps(status: Dataset) -> bool:
     """As _is_final, but 0x0110 with Error ID 0xA710 is final (PS3.4 F.7.2.2)."""
-    if int(status.Status) == PROCESSING_FAILURE:
-        return status.get("ErrorID") == MPPS_MAY_NO_LONGER_BE_UPDATED
+    if int(status.Status) == statuses.PROCESSING_FAILURE:
+        return status.get("ErrorID") == statuses.MPPS_MAY_NO_LONGER_BE_UPDATED
     return _is_final(status)
 
 

@@ -52,16 +52,19 @@ def test_create_stores_a_scheduled_workitem(assoc):
     assert stored.created_by == "PERFORMER"
 
 
-def test_create_without_worklist_label_is_created_with_modifications(assoc):
-    attributes = workitem()
+def test_create_without_worklist_label_puts_it_on_the_default_worklist(assoc):
+    attributes, uid = workitem(), new_uid()
     del attributes.WorklistLabel
-    assert create(assoc, new_uid(), attributes) == 0xB300
+    assert create(assoc, uid, attributes) == 0x0000
+    assert Workitem.objects.get(sop_instance_uid=uid).worklist_label == "RIS"
 
 
 def test_create_without_instance_uid_gets_one_made(assoc):
     responses = []
     assoc.bind(evt.EVT_DIMSE_RECV, lambda event: responses.append(event.message))
-    status, _ = assoc.send_n_create(workitem(), PUSH, None)
+    attributes = workitem()
+    del attributes.WorklistLabel  # filled by the RIS: the status stays 0x0000, with the UID
+    status, _ = assoc.send_n_create(attributes, PUSH, None)
     assert status.Status == 0x0000
     uid = str(responses[-1].command_set.AffectedSOPInstanceUID)
     assert Workitem.objects.filter(sop_instance_uid=uid).exists()
@@ -105,9 +108,12 @@ def test_n_get_returns_the_workitem_never_the_transaction_uid(assoc):
     assert everything.ProcedureStepState == "IN PROGRESS"
     assert everything.SOPClassUID == PUSH
     assert "TransactionUID" not in everything
-    status, some = assoc.send_n_get([0x00741000, 0x00081195, 0x00100010], PUSH, uid)
+    status, some = assoc.send_n_get([0x00741000, 0x00100010], PUSH, uid)
     assert status.Status == 0x0000
     assert [element.keyword for element in some] == ["PatientName", "ProcedureStepState"]
+    status, some = assoc.send_n_get([0x00741000, 0x00081195], PUSH, uid)
+    assert status.Status == 0x0001  # the Transaction UID is not returned: a warning
+    assert [element.keyword for element in some] == ["ProcedureStepState"]
 
 
 def test_n_get_of_an_unknown_workitem(assoc):
@@ -242,10 +248,17 @@ def test_state_table_cell(assoc, current, requested, uid):
     assert change_state(assoc, workitem_uid, requested, given) == _expected(current, requested, uid)
 
 
-def test_an_unknown_state_is_an_invalid_argument(assoc):
+def test_an_unknown_state_or_a_malformed_uid_is_an_invalid_argument(assoc):
     uid = new_uid()
     create(assoc, uid)
     assert change_state(assoc, uid, "PAUSED", new_uid()) == 0x0115
+    assert change_state(assoc, uid, "IN PROGRESS", "not a UID") == 0x0115
+
+
+def test_an_unknown_character_set_is_refused(assoc):
+    uid = new_uid()
+    assert create(assoc, uid, workitem(SpecificCharacterSet="ISO_IR 999")) == 0x0106
+    assert not Workitem.objects.filter(sop_instance_uid=uid).exists()
 
 
 def test_request_cancel_of_a_scheduled_workitem_cancels_it(assoc):
@@ -373,3 +386,20 @@ def test_two_performers_claiming_at_once_get_one_success(dicom_service):
         for assoc in performers:
             assoc.release()
     assert [sorted(pair) for pair in outcomes] == [[0x0000, 0xC301]] * len(uids)
+
+
+def test_items_need_their_required_values(assoc):
+    nameless = Dataset()
+    nameless.HumanPerformerName = "Doe^J"  # but no Human Performer Code Sequence
+    uid = new_uid()
+    assert create(assoc, uid, workitem(ScheduledHumanPerformersSequence=[nameless])) == 0x0121
+    create(assoc, uid)
+    contact = Dataset()
+    contact.ContactDisplayName = "Reading room"  # but no Contact URI
+    progress = Dataset()
+    progress.ProcedureStepCommunicationsURISequence = [contact]
+    change = Dataset()
+    change.ProcedureStepProgressInformationSequence = [progress]
+    refused = n_set(assoc, uid, change)
+    assert refused.Status == 0x0121
+    assert refused.AttributeIdentifierList == 0x00741002

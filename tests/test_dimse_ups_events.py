@@ -5,6 +5,7 @@ import pytest
 from pydicom import Dataset
 
 from ris.dicom.uids import new_uid
+from ris.nodes.models import RemoteAE
 from ris.nodes.services import remote_ae_add
 from ris.ups.models import GlobalSubscription, Subscription
 from ris.ups.services import ups_announce_scp_status, ups_create
@@ -196,7 +197,7 @@ def test_scp_status_change_reaches_every_subscriber(watcher, transactional_db):
     uid = new_uid()
     ups_create(sop_instance_uid=uid, attributes=workitem())
     Subscription.objects.create(
-        workitem_id=ups_create(sop_instance_uid=new_uid(), attributes=workitem())[0].pk,
+        workitem=ups_create(sop_instance_uid=new_uid(), attributes=workitem()),
         ae_title="WATCHER",
     )
     assert ups_announce_scp_status(scp_status="RESTARTED") == 1
@@ -226,3 +227,78 @@ def test_a_subscriber_that_is_down_gets_everything_in_order_later(assoc, setting
         finally:
             subscriber.stop()
     assert subscriber.states() == ["SCHEDULED", "IN PROGRESS", "COMPLETED"]
+
+
+def test_non_ascii_event_information_arrives_intact(assoc, watcher):
+    uid = new_uid()
+    create(assoc, uid)
+    subscribe(assoc, uid)
+    change_state(assoc, uid, "IN PROGRESS", new_uid())
+    with ups_event_dispatcher():
+        reason = "Patientin möchte später kommen; 患者"
+        status = action(
+            assoc,
+            uid,
+            REQUEST_CANCEL,
+            SpecificCharacterSet="ISO_IR 192",
+            ReasonForCancellation=reason,
+        )
+        assert status == 0x0000
+        wait_until(lambda: watcher.of_type(2))
+    assert watcher.of_type(2)[0].information.ReasonForCancellation == reason
+
+
+def test_an_ae_removed_from_the_registry_may_still_release_its_locks(assoc, watcher):
+    uid = new_uid()
+    create(assoc, uid)
+    subscribe(assoc, uid, lock="TRUE")
+    RemoteAE.objects.filter(ae_title="WATCHER").delete()
+    assert action(assoc, GLOBAL, UNSUBSCRIBE, ReceivingAE="WATCHER") == 0x0000
+    assert not Subscription.objects.exists()
+    assert action(assoc, GLOBAL, UNSUBSCRIBE, ReceivingAE="WATCHER") == 0xC308
+
+
+def test_scp_status_change_names_the_subscription_instance(watcher, transactional_db):
+    GlobalSubscription.objects.create(ae_title="WATCHER", matching_keys={})
+    assert ups_announce_scp_status(scp_status="GOING DOWN") == 1
+    with ups_event_dispatcher():
+        wait_until(lambda: watcher.of_type(4))
+    assert watcher.of_type(4)[0].sop_instance_uid == FILTERED_GLOBAL
+
+
+def test_emptying_the_performers_sends_no_empty_assignment(assoc, watcher):
+    uid = new_uid()
+    performer = Dataset()
+    performer.HumanPerformerCodeSequence = [code("JD", "99RIS", "J. Doe")]
+    performer.HumanPerformerName = "Doe^J"
+    performer.HumanPerformerOrganization = "Radiology"
+    create(assoc, uid, workitem(ScheduledHumanPerformersSequence=[performer]))
+    subscribe(assoc, uid)
+    emptied = Dataset()
+    emptied.ScheduledHumanPerformersSequence = []
+    with ups_event_dispatcher():
+        assert n_set(assoc, uid, emptied).Status == 0x0000
+        reassigned = Dataset()
+        reassigned.ScheduledHumanPerformersSequence = [performer]
+        assert n_set(assoc, uid, reassigned).Status == 0x0000
+        wait_until(lambda: watcher.of_type(5))
+    assert [report.event_type_id for report in watcher.reports] == [1, 5]
+    assigned = watcher.of_type(5)[0].information
+    assert assigned.HumanPerformerCodeSequence[0].CodeValue == "JD"
+    assert assigned.HumanPerformerOrganization == "Radiology"
+
+
+def test_cancelling_a_scheduled_workitem_keeps_its_progress_information(assoc, watcher):
+    uid = new_uid()
+    create(assoc, uid)
+    progress = Dataset()
+    progress.ProcedureStepProgressInformationSequence = [Dataset()]
+    progress.ProcedureStepProgressInformationSequence[
+        0
+    ].ProcedureStepProgressDescription = "Waiting for priors"
+    assert n_set(assoc, uid, progress).Status == 0x0000
+    assert action(assoc, uid, REQUEST_CANCEL) == 0x0000
+    _, kept = assoc.send_n_get([0x00741002], PUSH, uid)
+    item = kept.ProcedureStepProgressInformationSequence[0]
+    assert item.ProcedureStepProgressDescription == "Waiting for priors"
+    assert item.ProcedureStepCancellationDateTime

@@ -25,8 +25,6 @@ EXPECTED = [
     *[
         (getattr(statuses, name), tables.UNIFIED_PROCEDURE_STEP_SERVICE_CLASS_STATUS, category)
         for name, category in [
-            ("UPS_CREATED_WITH_MODIFICATIONS", "Warning"),
-            ("UPS_DELETION_LOCK_NOT_GRANTED", "Warning"),
             ("UPS_ALREADY_CANCELED", "Warning"),
             ("UPS_ALREADY_COMPLETED", "Warning"),
             ("UPS_MAY_NO_LONGER_BE_UPDATED", "Failure"),
@@ -40,9 +38,7 @@ EXPECTED = [
             ("UPS_UNKNOWN_RECEIVING_AE", "Failure"),
             ("UPS_NOT_SCHEDULED", "Failure"),
             ("UPS_PERFORMER_CANNOT_BE_CONTACTED", "Failure"),
-            ("UPS_PERFORMER_CHOOSES_NOT_TO_CANCEL", "Failure"),
             ("UPS_ACTION_NOT_APPROPRIATE", "Failure"),
-            ("UPS_EVENTS_NOT_SUPPORTED", "Failure"),
             ("NO_SUCH_ACTION", "Failure"),
             ("INVALID_ARGUMENT_VALUE", "Failure"),
         ]

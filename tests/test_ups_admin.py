@@ -9,7 +9,7 @@ URL = "/admin/ups/workitem/"
 
 
 def test_workitems_are_listed_and_shown_without_the_transaction_uid(admin_client):
-    created, _ = ups_create(sop_instance_uid=new_uid(), attributes=workitem())
+    created = ups_create(sop_instance_uid=new_uid(), attributes=workitem())
     created.transaction_uid = "1.2.3.4.5"
     created.save()
     assert "Lung CAD" in admin_client.get(URL).content.decode()
@@ -19,7 +19,7 @@ def test_workitems_are_listed_and_shown_without_the_transaction_uid(admin_client
 
 
 def test_request_cancellation_from_the_admin_cancels_a_scheduled_workitem(admin_client):
-    created, _ = ups_create(sop_instance_uid=new_uid(), attributes=workitem())
+    created = ups_create(sop_instance_uid=new_uid(), attributes=workitem())
     response = admin_client.post(
         URL, {"action": "request_cancellation", "_selected_action": [created.pk]}, follow=True
     )

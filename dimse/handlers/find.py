@@ -6,7 +6,6 @@ import time
 
 from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
-from ris.ups.query import workitem_find
 
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
@@ -23,6 +22,7 @@ from ris.dicom.statuses import (
 from ris.dicom.statuses import FIND_NOT_AUTHORIZED as NOT_AUTHORIZED
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
+from ris.ups.query import workitem_find
 
 LOGGER = logging.getLogger("dimse")
 

@@ -83,16 +83,16 @@ def handle_n_action(event):
 
 def _create(event):
     requested_uid = event.request.AffectedSOPInstanceUID
-    workitem, status = services.ups_create(
+    workitem = services.ups_create(
         sop_instance_uid=str(requested_uid) if requested_uid else None,
         attributes=event.attribute_list,
         created_by=_calling_ae(event),
     )
     if requested_uid:
-        return status, None, workitem.sop_instance_uid
+        return statuses.SUCCESS, None, workitem.sop_instance_uid
     made = Dataset()  # PS3.7 10.1.5.1.4: the RIS made the UID, the response says it
     made.AffectedSOPInstanceUID = workitem.sop_instance_uid
-    return status, made, workitem.sop_instance_uid
+    return statuses.SUCCESS, made, workitem.sop_instance_uid
 
 
 def _set(event):
@@ -104,9 +104,9 @@ def _set(event):
 def _get(event):
     uid = str(event.request.RequestedSOPInstanceUID)
     tags = [int(tag) for tag in event.attribute_identifiers or []]
-    dataset = services.ups_get(sop_instance_uid=uid, tags=tags)
+    dataset, status = services.ups_get(sop_instance_uid=uid, tags=tags)
     set_response_character_set(dataset, Dataset())
-    return statuses.SUCCESS, dataset, uid
+    return status, dataset, uid
 
 
 def _action(event):

@@ -134,6 +134,7 @@ def check_create(attributes: Dataset) -> None:
             offending=tags(valued),
         )
     check_enumerated(attributes)
+    check_items(attributes)
 
 
 def check_set(modifications: Dataset) -> None:
@@ -151,6 +152,39 @@ def check_set(modifications: Dataset) -> None:
             "may not be empty", status=statuses.MISSING_ATTRIBUTE_VALUE, offending=tags(emptied)
         )
     check_enumerated(modifications)
+    check_items(modifications)
+
+
+# "1/1" inside items, at N-CREATE and N-SET alike: sequence -> (path to the
+# items, what each item must have with a value).
+ITEM_REQUIRED = {
+    "ScheduledHumanPerformersSequence": ((), ("HumanPerformerCodeSequence",)),
+    "ProcedureStepProgressInformationSequence": (
+        ("ProcedureStepCommunicationsURISequence",),
+        ("ContactURI",),
+    ),
+}
+
+
+def check_items(dataset: Dataset) -> None:
+    """The values items must have (Table CC.2.5-3, e.g. a scheduled performer
+    is named by a code); 0x0121 naming the sequence."""
+    for sequence, (path, required) in ITEM_REQUIRED.items():
+        for item in _items(dataset, (sequence, *path)):
+            empty = [keyword for keyword in required if is_empty(item, keyword)]
+            if empty:
+                raise DicomError(
+                    f"{sequence} item needs {', '.join(empty)}"[:64],
+                    status=statuses.MISSING_ATTRIBUTE_VALUE,
+                    offending=tags([sequence]),
+                )
+
+
+def _items(dataset: Dataset, path: tuple[str, ...]) -> list[Dataset]:
+    items = list(dataset.get(path[0]) or [])
+    if len(path) == 1:
+        return items
+    return [nested for item in items for nested in _items(item, path[1:])]
 
 
 def check_enumerated(dataset: Dataset) -> None:

@@ -12,6 +12,7 @@ The payload, read by the deliverer:
 
 from pydicom import Dataset
 
+from ris.dicom.charset import set_response_character_set
 from ris.outbox.models import Channel
 from ris.outbox.services import outbox_enqueue
 
@@ -29,15 +30,13 @@ EVENT_TYPES = {
     ASSIGNED: "UPS Assigned",
 }
 
-# The well-known SOP instances of CC.3.1.
-GLOBAL_SUBSCRIPTION_UID = "1.2.840.10008.5.1.4.34.5"
-FILTERED_GLOBAL_SUBSCRIPTION_UID = "1.2.840.10008.5.1.4.34.5.1"
-
 
 def event_payload(*, event_type_id: int, sop_instance_uid: str, info: Dataset) -> dict:
     """The outbox payload of one event report."""
     if event_type_id not in EVENT_TYPES:
         raise ValueError(f"Unknown UPS event type {event_type_id}")
+    # Values are Unicode here; the report says the character set they need.
+    set_response_character_set(info, Dataset())
     return {
         "event_type_id": event_type_id,
         "sop_instance_uid": str(sop_instance_uid),
@@ -93,11 +92,9 @@ def assigned_info(workitem: Dataset) -> Dataset:
 
 
 def is_assigned(workitem: Dataset) -> bool:
-    """Whether a new workitem names its station or performer (CC.2.4.3: UPS Assigned)."""
-    return bool(
-        workitem.get("ScheduledStationNameCodeSequence")
-        or workitem.get("ScheduledHumanPerformersSequence")
-    )
+    """Whether the workitem names its station or a performer, so that UPS
+    Assigned has something to say (CC.2.4.3)."""
+    return len(assigned_info(workitem)) > 0
 
 
 def cancel_requested_info(*, requesting_ae: str, request: Dataset) -> Dataset:

@@ -9,7 +9,8 @@ in the data set: no response may carry it (CC.2.7.2, Table CC.2.5-3).
 from django.db import models
 
 from ris.dicom.fields import ae_field, cs_field, lo_field, sh_field, uid_field
-from ris.ups.states import COMPLETED, FINAL, STATES
+from ris.ups import FILTERED_GLOBAL_SUBSCRIPTION_UID, GLOBAL_SUBSCRIPTION_UID
+from ris.ups.states import FINAL, STATES
 
 
 class Workitem(models.Model):
@@ -73,10 +74,6 @@ class Workitem(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in FINAL
-
-    @property
-    def is_completed(self) -> bool:
-        return self.state == COMPLETED
 
 
 class WorkitemCode(models.Model):
@@ -150,3 +147,10 @@ class GlobalSubscription(models.Model):
     def __str__(self):
         kind = "filtered global" if self.matching_keys is not None else "global"
         return f"{self.ae_title}: {kind} subscription"
+
+    @property
+    def instance_uid(self) -> str:
+        """The well-known SOP instance subscribed to (CC.3.1)."""
+        if self.matching_keys is not None:
+            return FILTERED_GLOBAL_SUBSCRIPTION_UID
+        return GLOBAL_SUBSCRIPTION_UID

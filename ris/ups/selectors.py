@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from ris.ups.models import GlobalSubscription, Subscription, Workitem
+from ris.ups.models import Subscription, Workitem
 
 
 def workitems_active() -> QuerySet[Workitem]:
@@ -39,7 +39,3 @@ def workitem_active_get(*, sop_instance_uid: str, for_update: bool = False) -> W
 def subscriber_ae_titles(workitem: Workitem) -> list[str]:
     """Who receives the workitem's events, in a stable order."""
     return list(workitem.subscriptions.order_by("ae_title").values_list("ae_title", flat=True))
-
-
-def global_subscriptions() -> QuerySet[GlobalSubscription]:
-    return GlobalSubscription.objects.order_by("ae_title")

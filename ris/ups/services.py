@@ -7,57 +7,62 @@ that same transaction, and refuses with a DicomError carrying the status
 the standard gives. Warnings come back as the status returned.
 """
 
+import copy
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydicom import Dataset
 
 from ris.dicom import statuses
+from ris.dicom.charset import check_character_set
 from ris.dicom.datetimes import format_datetime
 from ris.dicom.errors import DicomError, IdentifierError
 from ris.dicom.uids import new_uid
 from ris.dicom.vr import validate_uid
 from ris.nodes.models import RemoteAE
-from ris.ups import UPS_PUSH_SOP_CLASS_UID, checks, events
+from ris.ups import (
+    FILTERED_GLOBAL_SUBSCRIPTION_UID,
+    GLOBAL_SUBSCRIPTION_UID,
+    UPS_PUSH_SOP_CLASS_UID,
+    checks,
+    events,
+    locks,
+)
 from ris.ups.columns import workitem_columns, workitem_replace_child_rows
 from ris.ups.models import GlobalSubscription, Subscription, Workitem
 from ris.ups.query import workitems_matching
 from ris.ups.selectors import subscriber_ae_titles, workitem_active_get, workitems_active
 from ris.ups.states import CANCELED, FINAL, IN_PROGRESS, SCHEDULED, change_state
 
-GLOBAL_INSTANCES = (events.GLOBAL_SUBSCRIPTION_UID, events.FILTERED_GLOBAL_SUBSCRIPTION_UID)
+GLOBAL_INSTANCES = (GLOBAL_SUBSCRIPTION_UID, FILTERED_GLOBAL_SUBSCRIPTION_UID)
 # The worklist a workitem created without Worklist Label (0074,1202) is on
 # (Table CC.2.5-3: 2/1, the SCP fills a default).
 DEFAULT_WORKLIST_LABEL = "RIS"
-# The reason the RIS gives when it cancels a SCHEDULED workitem on request
-# and the requester gave none (CC.2.2.3: it must meet the CANCELED final
-# state requirements): DCM 110513 "Discontinued for unspecified reason".
-UNSPECIFIED_REASON = {
-    "CodeValue": "110513",
-    "CodingSchemeDesignator": "DCM",
-    "CodeMeaning": "Discontinued for unspecified reason",
-}
 
 
 def ups_create(
     *, sop_instance_uid: str | None, attributes: Dataset, created_by: str = ""
-) -> tuple[Workitem, int]:
-    """Create a SCHEDULED workitem (CC.2.5); returns it and the status.
+) -> Workitem:
+    """Create a SCHEDULED workitem (CC.2.5).
 
     The SCP sets SOP Class UID, SOP Instance UID and the modification time,
-    adds the type 2 attributes the request left out (empty), and fills an
-    empty Worklist Label: the last is a change of what was sent, so the status
-    is then 0xB300 "created with modifications". A request without an
-    instance UID gets one made by the RIS, as for MPPS.
+    adds the type 2 attributes the request left out (empty), and puts a
+    workitem sent without Worklist Label on the default worklist (Table
+    CC.2.5-3: "2/1", the SCP's to fill). It changes no value that was sent, so
+    it never answers 0xB300. A request without an instance UID gets one made
+    by the RIS, as for MPPS.
     """
     uid = sop_instance_uid or new_uid()
     _check_uid(uid)
+    _check_character_set(attributes)
     checks.check_create(attributes)
-    dataset, modified = _new_workitem_dataset(attributes, uid)
+    dataset = _new_workitem_dataset(attributes, uid)
     workitem = Workitem(sop_instance_uid=uid, state=SCHEDULED, created_by=created_by)
     _store(workitem, dataset)
     try:
         with transaction.atomic():
+            locks.global_subscriptions(exclusive=False)
             workitem.save()
             workitem_replace_child_rows(workitem, dataset)
             _subscribe_global_subscribers(workitem, dataset)
@@ -65,7 +70,7 @@ def ups_create(
         raise DicomError(
             f"A UPS {uid} exists already", status=statuses.DUPLICATE_SOP_INSTANCE
         ) from None
-    return workitem, (statuses.UPS_CREATED_WITH_MODIFICATIONS if modified else statuses.SUCCESS)
+    return workitem
 
 
 @transaction.atomic
@@ -86,15 +91,12 @@ def ups_set(*, sop_instance_uid: str, modifications: Dataset) -> Workitem:
     if workitem.state == SCHEDULED and given_uid:
         # CC.2.6.2: a Transaction UID belongs to a claimed workitem only.
         raise DicomError("The UPS is not IN PROGRESS", status=statuses.UPS_NOT_IN_PROGRESS)
+    _check_character_set(modifications)
     checks.check_set(modifications)
     before = stored_dataset(workitem)
-    after = stored_dataset(workitem)
-    for element in modifications:
-        if (
-            element.keyword not in ("TransactionUID", "SpecificCharacterSet")
-            and element.tag.element
-        ):
-            after[element.tag] = element
+    after = copy.deepcopy(before)
+    for element in _workitem_elements(modifications):
+        after[element.tag] = element
     _store(workitem, after)
     workitem.save()
     workitem_replace_child_rows(workitem, after)
@@ -102,20 +104,23 @@ def ups_set(*, sop_instance_uid: str, modifications: Dataset) -> Workitem:
     return workitem
 
 
-def ups_get(*, sop_instance_uid: str, tags: list[int] | None = None) -> Dataset:
-    """The workitem's attributes (CC.2.7): all of them, or the top-level `tags`
-    asked for (empty if it has none); never the Transaction UID."""
+def ups_get(*, sop_instance_uid: str, tags: list[int] | None = None) -> tuple[Dataset, int]:
+    """The workitem's attributes (CC.2.7) and the status: all of them, or the
+    top-level `tags` asked for, with warning 0x0001 if the workitem has not
+    some of them (an attribute the RIS does not keep, or the Transaction UID,
+    which is never returned)."""
     workitem = workitem_active_get(sop_instance_uid=sop_instance_uid)
     if workitem is None:
         raise _no_such(sop_instance_uid)
     dataset = stored_dataset(workitem)
     if not tags:
-        return dataset
+        return dataset, statuses.SUCCESS
     answer = Dataset()
     for tag in tags:
         if tag in dataset:
             answer[tag] = dataset[tag]
-    return answer
+    missing = len(answer) < len(set(tags))
+    return answer, (statuses.OPTIONAL_ATTRIBUTES_NOT_SUPPORTED if missing else statuses.SUCCESS)
 
 
 @transaction.atomic
@@ -124,6 +129,10 @@ def ups_change_state(
 ) -> int:
     """Change UPS State (N-ACTION type 1) as Table CC.1.1-2 says; returns the
     status (success, or a warning for a workitem already in that final state)."""
+    if transaction_uid and not _is_valid_uid(transaction_uid):
+        raise DicomError(
+            "The Transaction UID is not a valid UID", status=statuses.INVALID_ARGUMENT_VALUE
+        )
     workitem = workitem_active_get(sop_instance_uid=sop_instance_uid, for_update=True)
     outcome = change_state(
         current=workitem.state if workitem else None,
@@ -200,8 +209,9 @@ def ups_subscribe(
     """
     _check_receiving_ae(receiving_ae)
     if sop_instance_uid in GLOBAL_INSTANCES:
-        filtered = sop_instance_uid == events.FILTERED_GLOBAL_SUBSCRIPTION_UID
+        filtered = sop_instance_uid == FILTERED_GLOBAL_SUBSCRIPTION_UID
         return _subscribe_globally(receiving_ae, deletion_lock, matching_keys if filtered else None)
+    locks.global_subscriptions(exclusive=False)
     workitem = _get_for_update(sop_instance_uid)
     Subscription.objects.update_or_create(
         workitem=workitem, ae_title=receiving_ae, defaults={"deletion_lock": deletion_lock}
@@ -213,9 +223,11 @@ def ups_subscribe(
 @transaction.atomic
 def ups_unsubscribe(*, sop_instance_uid: str, receiving_ae: str) -> int:
     """Unsubscribe (N-ACTION type 4): from one workitem, releasing its lock; from
-    the global instance, from everything, releasing every lock (CC.2.3.2)."""
-    _check_receiving_ae(receiving_ae)
+    the global instance, from everything, releasing every lock (CC.2.3.2).
+    An AE no longer registered may still unsubscribe, to release its locks."""
+    _check_receiving_ae(receiving_ae, or_subscribed=True)
     if sop_instance_uid in GLOBAL_INSTANCES:
+        locks.global_subscriptions(exclusive=True)
         GlobalSubscription.objects.filter(ae_title=receiving_ae).delete()
         Subscription.objects.filter(ae_title=receiving_ae).delete()
         return statuses.SUCCESS
@@ -228,12 +240,13 @@ def ups_unsubscribe(*, sop_instance_uid: str, receiving_ae: str) -> int:
 def ups_suspend_global_subscription(*, sop_instance_uid: str, receiving_ae: str) -> int:
     """Suspend Global Subscription (N-ACTION type 5): no new workitems are
     subscribed; the subscriptions the AE has keep going (CC.2.3.2)."""
-    _check_receiving_ae(receiving_ae)
+    _check_receiving_ae(receiving_ae, or_subscribed=True)
     if sop_instance_uid not in GLOBAL_INSTANCES:
         raise DicomError(
             "Suspend is for the global subscription only",
             status=statuses.UPS_ACTION_NOT_APPROPRIATE,
         )
+    locks.global_subscriptions(exclusive=True)
     GlobalSubscription.objects.filter(ae_title=receiving_ae).delete()
     return statuses.SUCCESS
 
@@ -245,15 +258,16 @@ def ups_announce_scp_status(*, scp_status: str) -> int:
     subscriber hears it once, on the global instance; any other subscriber once
     for each workitem it watches. Returns how many events were queued."""
     info = events.scp_status_info(scp_status)
-    global_aes = set(GlobalSubscription.objects.values_list("ae_title", flat=True))
+    global_aes = set()
     queued = 0
-    for ae_title in sorted(global_aes):
+    for subscription in GlobalSubscription.objects.order_by("ae_title"):
         events.event_enqueue(
-            ae_titles=[ae_title],
+            ae_titles=[subscription.ae_title],
             event_type_id=events.SCP_STATUS_CHANGE,
-            sop_instance_uid=events.GLOBAL_SUBSCRIPTION_UID,
+            sop_instance_uid=subscription.instance_uid,
             info=info,
         )
+        global_aes.add(subscription.ae_title)
         queued += 1
     watched = (
         Subscription.objects.filter(workitem__in=workitems_active())
@@ -302,43 +316,72 @@ def _get_for_update(uid: str) -> Workitem:
     return workitem
 
 
-def _check_uid(uid: str) -> None:
+def _is_valid_uid(uid: str) -> bool:
     try:
         validate_uid(uid)
     except ValidationError:
+        return False
+    return True
+
+
+def _check_uid(uid: str) -> None:
+    if not _is_valid_uid(uid):
         raise DicomError(
             f"Invalid SOP Instance UID {uid!r}"[:64], status=statuses.INVALID_SOP_INSTANCE
-        ) from None
-
-
-def _check_receiving_ae(ae_title: str) -> None:
-    """Events go to registered AEs only: the RIS needs their host and port (0xC308)."""
-    if not ae_title or not RemoteAE.objects.filter(ae_title=ae_title.strip()).exists():
-        raise DicomError(
-            f"Receiving AE {ae_title!r} is unknown to the RIS"[:64],
-            status=statuses.UPS_UNKNOWN_RECEIVING_AE,
         )
 
 
-def _new_workitem_dataset(attributes: Dataset, uid: str) -> tuple[Dataset, bool]:
-    """The stored data set of a new workitem, and whether a sent value was changed."""
+def _check_character_set(dataset: Dataset) -> None:
+    """A character set the RIS cannot decode is a value it cannot take (0x0106)."""
+    try:
+        check_character_set(dataset)
+    except IdentifierError as error:
+        raise DicomError(
+            error.comment[:64], status=statuses.INVALID_ATTRIBUTE_VALUE, offending=error.offending
+        ) from None
+
+
+def _check_receiving_ae(ae_title: str, *, or_subscribed: bool = False) -> None:
+    """Events go to registered AEs only: the RIS needs their host and port
+    (0xC308). One that was removed may still end its subscriptions."""
+    ae_title = (ae_title or "").strip()
+    if RemoteAE.objects.filter(ae_title=ae_title).exists():
+        return
+    if or_subscribed and (
+        Subscription.objects.filter(ae_title=ae_title).exists()
+        or GlobalSubscription.objects.filter(ae_title=ae_title).exists()
+    ):
+        return
+    raise DicomError(
+        f"Receiving AE {ae_title!r} is unknown to the RIS"[:64],
+        status=statuses.UPS_UNKNOWN_RECEIVING_AE,
+    )
+
+
+def _new_workitem_dataset(attributes: Dataset, uid: str) -> Dataset:
+    """The stored data set of a new workitem: what was sent, completed by the SCP."""
     dataset = Dataset()
-    for element in attributes:
-        if element.tag.element and element.keyword not in (
-            "SpecificCharacterSet",
-            "TransactionUID",
-        ):
-            dataset[element.tag] = element
+    for element in _workitem_elements(attributes):
+        dataset[element.tag] = element
     for keyword in checks.CREATE_TYPE_2:
         if keyword not in dataset:
             setattr(dataset, keyword, [] if keyword.endswith("Sequence") else None)
-    modified = False
     if not dataset.WorklistLabel:
         dataset.WorklistLabel = DEFAULT_WORKLIST_LABEL
-        modified = True
     dataset.SOPClassUID = UPS_PUSH_SOP_CLASS_UID
     dataset.SOPInstanceUID = uid
-    return dataset, modified
+    return dataset
+
+
+def _workitem_elements(request: Dataset):
+    """The elements of a request that belong in the workitem: not its character
+    set (values are kept as Unicode), not the Transaction UID (never in the
+    data set), not group lengths."""
+    return (
+        element
+        for element in request
+        if element.tag.element and element.keyword not in ("SpecificCharacterSet", "TransactionUID")
+    )
 
 
 def _now_dt() -> str:
@@ -395,18 +438,10 @@ def _cancel_scheduled(workitem: Workitem, request: Dataset) -> None:
     dataset = stored_dataset(workitem)
     workitem.transaction_uid = new_uid()
     _move(workitem, dataset, IN_PROGRESS)
-    progress = Dataset()
+    progress = _progress_item(dataset)  # what an N-SET put there stays
     progress.ProcedureStepCancellationDateTime = _now_dt()
     reasons = request.get("ProcedureStepDiscontinuationReasonCodeSequence")
-    progress.ProcedureStepDiscontinuationReasonCodeSequence = reasons or [
-        Dataset.from_json(
-            {
-                "00080100": {"vr": "SH", "Value": [UNSPECIFIED_REASON["CodeValue"]]},
-                "00080102": {"vr": "SH", "Value": [UNSPECIFIED_REASON["CodingSchemeDesignator"]]},
-                "00080104": {"vr": "LO", "Value": [UNSPECIFIED_REASON["CodeMeaning"]]},
-            }
-        )
-    ]
+    progress.ProcedureStepDiscontinuationReasonCodeSequence = reasons or [_unspecified_reason()]
     if request.get("ReasonForCancellation"):
         progress.ReasonForCancellation = request.ReasonForCancellation
     if request.get("ContactURI"):
@@ -414,20 +449,31 @@ def _cancel_scheduled(workitem: Workitem, request: Dataset) -> None:
         contact.ContactURI = request.ContactURI
         contact.ContactDisplayName = request.get("ContactDisplayName", "")
         progress.ProcedureStepCommunicationsURISequence = [contact]
-    dataset.ProcedureStepProgressInformationSequence = [progress]
     checks.check_final_state(dataset, CANCELED)
     _move(workitem, dataset, CANCELED)
+
+
+def _unspecified_reason() -> Dataset:
+    """DCM 110513 "Discontinued for unspecified reason" (PS3.16 CID 9300)."""
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator = "110513", "DCM"
+    code.CodeMeaning = "Discontinued for unspecified reason"
+    return code
+
+
+def _progress_item(dataset: Dataset) -> Dataset:
+    """The Procedure Step Progress Information Sequence's item, made if missing."""
+    if not dataset.get("ProcedureStepProgressInformationSequence"):
+        dataset.ProcedureStepProgressInformationSequence = [Dataset()]
+    return dataset.ProcedureStepProgressInformationSequence[0]
 
 
 def _fill_cancellation_time(dataset: Dataset) -> None:
     """CC.2.5.1.3: the SCP may fill Procedure Step Cancellation DateTime when
     the performer cancels without it."""
-    progress = dataset.get("ProcedureStepProgressInformationSequence")
-    if not progress:
-        dataset.ProcedureStepProgressInformationSequence = [Dataset()]
-        progress = dataset.ProcedureStepProgressInformationSequence
-    if not progress[0].get("ProcedureStepCancellationDateTime"):
-        progress[0].ProcedureStepCancellationDateTime = _now_dt()
+    progress = _progress_item(dataset)
+    if not progress.get("ProcedureStepCancellationDateTime"):
+        progress.ProcedureStepCancellationDateTime = _now_dt()
 
 
 def _report_state(ae_titles: list[str], workitem: Workitem, dataset: Dataset | None = None) -> None:
@@ -456,7 +502,7 @@ def _emit_changes(workitem: Workitem, before: Dataset, after: Dataset) -> None:
             sop_instance_uid=uid,
             info=events.progress_report_info(after),
         )
-    if any(
+    if events.is_assigned(after) and any(
         before.get(keyword) != after.get(keyword)
         for keyword in ("ScheduledStationNameCodeSequence", "ScheduledHumanPerformersSequence")
     ):
@@ -521,7 +567,14 @@ def _subscribe_globally(
     """Make or replace the AE's global subscription, and subscribe it to every
     managed workitem it covers that it does not watch yet (a per-workitem
     subscription it has keeps its own lock), each with an initial State Report."""
-    unwatched = workitems_active().exclude(subscriptions__ae_title=receiving_ae)
+    locks.global_subscriptions(exclusive=True)
+    # Locked, so that a change committing meanwhile is reported after the
+    # initial State Report, not before it with the report then stale.
+    unwatched = (
+        workitems_active()
+        .exclude(subscriptions__ae_title=receiving_ae)
+        .select_for_update(of=("self",))
+    )
     if matching_keys is None:
         new = list(unwatched.order_by("scheduled_start", "pk"))
     else:
@@ -539,8 +592,11 @@ def _subscribe_globally(
         },
     )
     Subscription.objects.bulk_create(
-        Subscription(workitem=workitem, ae_title=receiving_ae, deletion_lock=deletion_lock)
-        for workitem in new
+        (
+            Subscription(workitem=workitem, ae_title=receiving_ae, deletion_lock=deletion_lock)
+            for workitem in new
+        ),
+        ignore_conflicts=True,
     )
     for workitem in new:
         _report_state([receiving_ae], workitem)

@@ -25,10 +25,6 @@ class Outcome:
     check_final_state: bool = False  # COMPLETED and CANCELED have requirements (CC.2.5.1.3)
     record_transaction_uid: bool = False  # the claim: IN PROGRESS records the performer's UID
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == statuses.SUCCESS
-
 
 _MOVE_TO_IN_PROGRESS = Outcome(statuses.SUCCESS, new_state=IN_PROGRESS, record_transaction_uid=True)
 _NO_SUCH = Outcome(statuses.UPS_NO_SUCH_INSTANCE)
