@@ -39,11 +39,17 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "nested_admin",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ris.scheduling.apps.SchedulingConfig",
     "ris.nodes",
     "ris.mpps",
     "ris.outbox",
     "ris.ups",
+    "ris.api",
     "dimse",
 ]
 
@@ -202,3 +208,37 @@ RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT = env.float("RIS_OUTBOX_DICOM_CONNECTION_TIM
 # subscriber holds a Deletion Lock on stays in the worklist (for N-GET and a
 # performer's retried request); after that it is kept for audit only.
 RIS_UPS_FINAL_RETENTION = env.float("RIS_UPS_FINAL_RETENTION", default=300.0)
+
+# --- The REST API for the HIS (/api/v1/) -----------------------------------------
+
+REST_FRAMEWORK = {
+    # Each HIS client has its own token (Authorization: Token <key>); people
+    # logged in to the admin use the browsable API with their session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("RIS_API_PAGE_SIZE", default=50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("RIS_API_THROTTLE_USER", default="6000/minute"),
+        "anon": env.str("RIS_API_THROTTLE_ANON", default="60/minute"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RIS API",
+    "DESCRIPTION": "Orders, patients and performed steps for the hospital information system.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The interactive page's assets come from a package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

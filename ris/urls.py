@@ -12,4 +12,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
+    path("api/", include("ris.api.urls")),
+    path("dicomweb/", include("ris.upsrs.urls")),
 ]

@@ -1,0 +1,3 @@
+"""The DICOMweb endpoints under /dicomweb/."""
+
+urlpatterns: list = []
