@@ -242,3 +242,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Seconds between looks for new UPS events while a UPS-RS subscriber's
+# WebSocket is open.
+RIS_UPSRS_WEBSOCKET_POLL_INTERVAL = env.float("RIS_UPSRS_WEBSOCKET_POLL_INTERVAL", default=0.25)
+# Seconds to wait for a HIS callback endpoint to answer.
+RIS_WEBHOOK_TIMEOUT = env.float("RIS_WEBHOOK_TIMEOUT", default=10.0)

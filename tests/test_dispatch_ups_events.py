@@ -20,6 +20,7 @@ from ris.outbox.models import Channel, OutboundMessage, State
 from ris.outbox.payloads import N_CREATE
 from ris.outbox.services import outbox_claim_next, outbox_enqueue
 from ris.ups import events
+from ris.ups.models import Delivery
 from tests.dimse_helpers import free_port, wait_until
 from tests.process_helpers import (
     ENQUEUE,
@@ -78,7 +79,9 @@ def enqueue(event_type_id: int, uid: str, info: Dataset, *ae_titles: str) -> Non
     """What a UPS service does: queue the event in the transaction of the change."""
     with transaction.atomic():
         events.event_enqueue(
-            ae_titles=list(ae_titles or ["WATCHER"]),
+            subscribers=[
+                events.Subscriber(ae_title, Delivery.DIMSE) for ae_title in ae_titles or ["WATCHER"]
+            ],
             event_type_id=event_type_id,
             sop_instance_uid=uid,
             info=info,
@@ -410,12 +413,13 @@ ENQUEUE_UPS_EVENT = """
 import sys, django; django.setup()
 from pydicom import Dataset
 from ris.nodes.services import remote_ae_add
-from ris.ups.events import event_enqueue
+from ris.ups.events import Subscriber, event_enqueue
 remote_ae_add(ae_title="WATCHER", host="127.0.0.1", port=int(sys.argv[1]), services=[])
 info = Dataset()
 info.ProcedureStepState = "SCHEDULED"
 info.InputReadinessState = "READY"
-event_enqueue(ae_titles=["WATCHER"], event_type_id=1, sop_instance_uid="1.2.3.5", info=info)
+watcher = Subscriber("WATCHER", "dimse")
+event_enqueue(subscribers=[watcher], event_type_id=1, sop_instance_uid="1.2.3.5", info=info)
 """
 
 

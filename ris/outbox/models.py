@@ -14,6 +14,7 @@ class Channel(models.TextChoices):
 
     DICOM = "dicom", "DICOM (N-CREATE, N-SET to a remote AE)"
     UPS_EVENT = "ups-event", "UPS event (N-EVENT-REPORT)"
+    UPS_WEBSOCKET = "ups-websocket", "UPS event (UPS-RS WebSocket)"
     WEBHOOK = "webhook", "HIS webhook"
 
 

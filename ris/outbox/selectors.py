@@ -7,19 +7,23 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from ris.outbox.models import OutboundMessage, State
 
 
-def outbox_due_heads(*, channel: str, now: datetime) -> QuerySet[OutboundMessage]:
+def outbox_due_heads(
+    *, channel: str, now: datetime, destination: str | None = None
+) -> QuerySet[OutboundMessage]:
     """Messages that may be sent now, longest waiting first.
 
     A message may go when it is pending, its back-off has run out, no
     dispatcher holds a live claim on it, and no message queued before it for
     the same destination is still pending: that last rule keeps each
     destination's messages strictly in order (an N-SET never overtakes the
-    N-CREATE of its instance), while other destinations go on.
+    N-CREATE of its instance), while other destinations go on. With
+    `destination`, that destination's only.
     """
     pending = OutboundMessage.objects.filter(channel=channel, state=State.PENDING)
     earlier = pending.filter(destination=OuterRef("destination"), id__lt=OuterRef("id"))
+    due = pending if destination is None else pending.filter(destination=destination)
     return (
-        pending.filter(next_attempt_at__lte=now)
+        due.filter(next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
         .filter(~Exists(earlier))
         .order_by("next_attempt_at", "id")

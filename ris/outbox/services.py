@@ -40,8 +40,10 @@ def outbox_enqueue(*, channel: str, destination: str, payload: dict) -> Outbound
 
 
 @transaction.atomic
-def outbox_claim_next(*, channel: str) -> OutboundMessage | None:
-    """Claim the next message that may be sent on `channel`, or None if none is due.
+def outbox_claim_next(*, channel: str, destination: str | None = None) -> OutboundMessage | None:
+    """Claim the next message that may be sent on `channel` (to `destination`
+    if given: a connection of the destination's own drains its queue), or
+    None if none is due.
 
     The claim counts an attempt and holds the message for RIS_OUTBOX_CLAIM_TIMEOUT
     seconds; it stays pending, so the messages behind it keep waiting.
@@ -52,7 +54,8 @@ def outbox_claim_next(*, channel: str) -> OutboundMessage | None:
     # for, the first one. SQLite has no row locks and Django leaves the clause
     # out; there the transaction starts with BEGIN IMMEDIATE (settings), which
     # takes the database's single write lock, so claims run one at a time.
-    message = outbox_due_heads(channel=channel, now=now).select_for_update(skip_locked=True).first()
+    due = outbox_due_heads(channel=channel, now=now, destination=destination)
+    message = due.select_for_update(skip_locked=True).first()
     if message is None:
         return None
     message.attempts += 1
@@ -64,6 +67,12 @@ def outbox_claim_next(*, channel: str) -> OutboundMessage | None:
 def outbox_mark_delivered(*, message: OutboundMessage) -> bool:
     """Record that the claimed `message` was delivered; False if the claim had been lost."""
     return _record_outcome(message, state=State.DELIVERED, delivered_at=timezone.now())
+
+
+def outbox_release(*, message: OutboundMessage) -> bool:
+    """Give a claimed message back unsent (its connection closed first): due
+    again at once, the attempt not counted. False if the claim had been lost."""
+    return _record_outcome(message, attempts=message.attempts - 1)
 
 
 def outbox_mark_failed(*, message: OutboundMessage, error: str, permanent: bool = False) -> bool:

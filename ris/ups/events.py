@@ -10,11 +10,15 @@ The payload, read by the deliverer:
     {"event_type_id": 1..5, "sop_instance_uid": "...", "info": <DICOM JSON>}
 """
 
+from typing import NamedTuple
+
 from pydicom import Dataset
 
 from ris.dicom.charset import set_response_character_set
 from ris.outbox.models import Channel
 from ris.outbox.services import outbox_enqueue
+from ris.ups import UPS_PUSH_SOP_CLASS_UID
+from ris.ups.models import Delivery
 
 # Event Type ID (0000,1002), PS3.4 Table CC.2.4-1.
 STATE_REPORT = 1
@@ -44,15 +48,31 @@ def event_payload(*, event_type_id: int, sop_instance_uid: str, info: Dataset) -
     }
 
 
+class Subscriber(NamedTuple):
+    """Who receives events, and over which door (ris.ups.models.Delivery)."""
+
+    ae_title: str
+    delivery: str
+
+
+# The outbox channel of each delivery: N-EVENT-REPORT, or the WebSocket.
+CHANNELS = {Delivery.DIMSE: Channel.UPS_EVENT, Delivery.WEBSOCKET: Channel.UPS_WEBSOCKET}
+
+
 def event_enqueue(
-    *, ae_titles: list[str], event_type_id: int, sop_instance_uid: str, info: Dataset
+    *, subscribers: list[Subscriber], event_type_id: int, sop_instance_uid: str, info: Dataset
 ) -> None:
-    """Queue the event for each AE; call it inside the change's transaction."""
+    """Queue the event for each subscriber, on the channel it subscribed
+    through; call it inside the change's transaction."""
     payload = event_payload(
         event_type_id=event_type_id, sop_instance_uid=sop_instance_uid, info=info
     )
-    for ae_title in ae_titles:
-        outbox_enqueue(channel=Channel.UPS_EVENT, destination=ae_title, payload=payload)
+    for subscriber in subscribers:
+        outbox_enqueue(
+            channel=CHANNELS[subscriber.delivery],
+            destination=subscriber.ae_title,
+            payload=payload,
+        )
 
 
 def state_report_info(workitem: Dataset) -> Dataset:
@@ -124,3 +144,18 @@ CANCEL_REQUEST_ARGUMENTS = (
     "ContactURI",
     "ContactDisplayName",
 )
+
+
+def event_report_json(payload: dict, *, message_id: int) -> dict:
+    """An outbox event payload as the UPS-RS WebSocket sends it (PS3.18 11.13):
+    a DICOM JSON object with the N-EVENT-REPORT command fields (Affected SOP
+    Class UID, always UPS Push; Message ID; Affected SOP Instance UID; Event
+    Type ID) and the Event Information, keys in ascending order."""
+    report = {
+        "00000002": {"vr": "UI", "Value": [UPS_PUSH_SOP_CLASS_UID]},
+        "00000110": {"vr": "US", "Value": [message_id % 0x10000]},
+        "00001000": {"vr": "UI", "Value": [payload["sop_instance_uid"]]},
+        "00001002": {"vr": "US", "Value": [payload["event_type_id"]]},
+        **payload["info"],
+    }
+    return dict(sorted(report.items()))

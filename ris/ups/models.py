@@ -13,6 +13,13 @@ from ris.ups import FILTERED_GLOBAL_SUBSCRIPTION_UID, GLOBAL_SUBSCRIPTION_UID
 from ris.ups.states import FINAL, STATES
 
 
+class Delivery(models.TextChoices):
+    """How a subscriber receives its events: over the door it subscribed through."""
+
+    DIMSE = "dimse", "N-EVENT-REPORT on an association the RIS opens"
+    WEBSOCKET = "websocket", "WebSocket the subscriber opens (UPS-RS)"
+
+
 class Workitem(models.Model):
     """One Unified Procedure Step instance."""
 
@@ -120,6 +127,7 @@ class Subscription(models.Model):
     workitem = models.ForeignKey(Workitem, on_delete=models.CASCADE, related_name="subscriptions")
     ae_title = ae_field("receiving AE", dicom="0074,1234")
     deletion_lock = models.BooleanField(default=False)
+    delivery = models.CharField(max_length=16, choices=Delivery, default=Delivery.DIMSE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -139,6 +147,7 @@ class GlobalSubscription(models.Model):
 
     ae_title = ae_field("receiving AE", dicom="0074,1234", unique=True)
     deletion_lock = models.BooleanField(default=False)
+    delivery = models.CharField(max_length=16, choices=Delivery, default=Delivery.DIMSE)
     matching_keys = models.JSONField(
         null=True, blank=True, help_text="For a filtered global subscription: the keys."
     )

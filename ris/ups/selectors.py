@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from ris.ups.events import Subscriber
 from ris.ups.models import Subscription, Workitem
 
 
@@ -36,6 +37,7 @@ def workitem_active_get(*, sop_instance_uid: str, for_update: bool = False) -> W
     return workitems.first()
 
 
-def subscriber_ae_titles(workitem: Workitem) -> list[str]:
-    """Who receives the workitem's events, in a stable order."""
-    return list(workitem.subscriptions.order_by("ae_title").values_list("ae_title", flat=True))
+def workitem_subscribers(workitem: Workitem) -> list[Subscriber]:
+    """Who receives the workitem's events, and how, in a stable order."""
+    rows = workitem.subscriptions.order_by("ae_title").values_list("ae_title", "delivery")
+    return [Subscriber(*row) for row in rows]

@@ -30,9 +30,9 @@ from ris.ups import (
     locks,
 )
 from ris.ups.columns import workitem_columns, workitem_replace_child_rows
-from ris.ups.models import GlobalSubscription, Subscription, Workitem
+from ris.ups.models import Delivery, GlobalSubscription, Subscription, Workitem
 from ris.ups.query import workitems_matching
-from ris.ups.selectors import subscriber_ae_titles, workitem_active_get, workitems_active
+from ris.ups.selectors import workitem_active_get, workitem_subscribers, workitems_active
 from ris.ups.states import CANCELED, FINAL, IN_PROGRESS, SCHEDULED, change_state
 
 GLOBAL_INSTANCES = (GLOBAL_SUBSCRIPTION_UID, FILTERED_GLOBAL_SUBSCRIPTION_UID)
@@ -175,14 +175,14 @@ def ups_request_cancel(
         raise DicomError(
             "The UPS is already COMPLETED", status=statuses.UPS_ALREADY_COMPLETED_CANNOT_CANCEL
         )
-    subscribers = subscriber_ae_titles(workitem)
+    subscribers = workitem_subscribers(workitem)
     if workitem.state == IN_PROGRESS and not subscribers:
         raise DicomError(
             "No subscriber to tell the performer",
             status=statuses.UPS_PERFORMER_CANNOT_BE_CONTACTED,
         )
     events.event_enqueue(
-        ae_titles=subscribers,
+        subscribers=subscribers,
         event_type_id=events.CANCEL_REQUESTED,
         sop_instance_uid=workitem.sop_instance_uid,
         info=events.cancel_requested_info(requesting_ae=requesting_ae, request=request),
@@ -199,24 +199,31 @@ def ups_subscribe(
     receiving_ae: str,
     deletion_lock: bool,
     matching_keys: Dataset | None = None,
+    delivery: str = Delivery.DIMSE,
 ) -> int:
     """Subscribe to Receive UPS Event Reports (N-ACTION type 3, CC.2.3.2).
 
     To one workitem; to all (the global instance); or to those matching
     `matching_keys` (the filtered global instance), now and as they are
     created. Every workitem the AE newly watches gets an initial State Report.
-    A subscription that exists is updated (its lock), never doubled.
+    A subscription that exists is updated (its lock, its delivery), never
+    doubled. `delivery` is the door the events go through: N-EVENT-REPORT to
+    a registered AE, or the WebSocket a UPS-RS subscriber opens.
     """
-    _check_receiving_ae(receiving_ae)
+    subscriber = events.Subscriber(receiving_ae, Delivery(delivery))
+    if subscriber.delivery == Delivery.DIMSE:
+        _check_receiving_ae(receiving_ae)
     if sop_instance_uid in GLOBAL_INSTANCES:
         filtered = sop_instance_uid == FILTERED_GLOBAL_SUBSCRIPTION_UID
-        return _subscribe_globally(receiving_ae, deletion_lock, matching_keys if filtered else None)
+        return _subscribe_globally(subscriber, deletion_lock, matching_keys if filtered else None)
     locks.global_subscriptions(exclusive=False)
     workitem = _get_for_update(sop_instance_uid)
     Subscription.objects.update_or_create(
-        workitem=workitem, ae_title=receiving_ae, defaults={"deletion_lock": deletion_lock}
+        workitem=workitem,
+        ae_title=receiving_ae,
+        defaults={"deletion_lock": deletion_lock, "delivery": subscriber.delivery},
     )
-    _report_state([receiving_ae], workitem)
+    _report_state([subscriber], workitem)
     return statuses.SUCCESS
 
 
@@ -262,7 +269,7 @@ def ups_announce_scp_status(*, scp_status: str) -> int:
     queued = 0
     for subscription in GlobalSubscription.objects.order_by("ae_title"):
         events.event_enqueue(
-            ae_titles=[subscription.ae_title],
+            subscribers=[events.Subscriber(subscription.ae_title, subscription.delivery)],
             event_type_id=events.SCP_STATUS_CHANGE,
             sop_instance_uid=subscription.instance_uid,
             info=info,
@@ -272,12 +279,12 @@ def ups_announce_scp_status(*, scp_status: str) -> int:
     watched = (
         Subscription.objects.filter(workitem__in=workitems_active())
         .exclude(ae_title__in=global_aes)
-        .values_list("ae_title", "workitem__sop_instance_uid")
+        .values_list("ae_title", "delivery", "workitem__sop_instance_uid")
         .order_by("ae_title", "workitem_id")
     )
-    for ae_title, uid in watched:
+    for ae_title, delivery, uid in watched:
         events.event_enqueue(
-            ae_titles=[ae_title],
+            subscribers=[events.Subscriber(ae_title, delivery)],
             event_type_id=events.SCP_STATUS_CHANGE,
             sop_instance_uid=uid,
             info=info,
@@ -428,7 +435,7 @@ def _move(workitem: Workitem, dataset: Dataset, state: str) -> None:
     if state in FINAL:
         workitem.final_at = timezone.now()
     workitem.save()
-    _report_state(subscriber_ae_titles(workitem), workitem, dataset)
+    _report_state(workitem_subscribers(workitem), workitem, dataset)
 
 
 def _cancel_scheduled(workitem: Workitem, request: Dataset) -> None:
@@ -476,9 +483,11 @@ def _fill_cancellation_time(dataset: Dataset) -> None:
         progress.ProcedureStepCancellationDateTime = _now_dt()
 
 
-def _report_state(ae_titles: list[str], workitem: Workitem, dataset: Dataset | None = None) -> None:
+def _report_state(
+    subscribers: list[events.Subscriber], workitem: Workitem, dataset: Dataset | None = None
+) -> None:
     events.event_enqueue(
-        ae_titles=ae_titles,
+        subscribers=subscribers,
         event_type_id=events.STATE_REPORT,
         sop_instance_uid=workitem.sop_instance_uid,
         info=events.state_report_info(dataset or stored_dataset(workitem)),
@@ -489,7 +498,7 @@ def _emit_changes(workitem: Workitem, before: Dataset, after: Dataset) -> None:
     """The events an N-SET causes (CC.2.4.3): a State Report when the input
     readiness changes, a Progress Report when the progress, its description or
     the contact URIs change, UPS Assigned when the station or performers do."""
-    subscribers = subscriber_ae_titles(workitem)
+    subscribers = workitem_subscribers(workitem)
     if not subscribers:
         return
     uid = workitem.sop_instance_uid
@@ -497,7 +506,7 @@ def _emit_changes(workitem: Workitem, before: Dataset, after: Dataset) -> None:
         _report_state(subscribers, workitem, after)
     if _progress(before) != _progress(after):
         events.event_enqueue(
-            ae_titles=subscribers,
+            subscribers=subscribers,
             event_type_id=events.PROGRESS_REPORT,
             sop_instance_uid=uid,
             info=events.progress_report_info(after),
@@ -507,7 +516,7 @@ def _emit_changes(workitem: Workitem, before: Dataset, after: Dataset) -> None:
         for keyword in ("ScheduledStationNameCodeSequence", "ScheduledHumanPerformersSequence")
     ):
         events.event_enqueue(
-            ae_titles=subscribers,
+            subscribers=subscribers,
             event_type_id=events.ASSIGNED,
             sop_instance_uid=uid,
             info=events.assigned_info(after),
@@ -532,7 +541,7 @@ def _subscribe_global_subscribers(workitem: Workitem, dataset: Dataset) -> None:
     """A new workitem is subscribed for every global subscriber whose filter it
     matches, with the global subscription's lock, and they hear of it: a State
     Report, and UPS Assigned if it names a station or performer (CC.2.4.3)."""
-    aes = []
+    subscribers = []
     for subscription in GlobalSubscription.objects.order_by("ae_title"):
         if subscription.matching_keys is not None and not _matches(
             workitem, subscription.matching_keys
@@ -542,12 +551,13 @@ def _subscribe_global_subscribers(workitem: Workitem, dataset: Dataset) -> None:
             workitem=workitem,
             ae_title=subscription.ae_title,
             deletion_lock=subscription.deletion_lock,
+            delivery=subscription.delivery,
         )
-        aes.append(subscription.ae_title)
-    _report_state(aes, workitem, dataset)
+        subscribers.append(events.Subscriber(subscription.ae_title, subscription.delivery))
+    _report_state(subscribers, workitem, dataset)
     if events.is_assigned(dataset):
         events.event_enqueue(
-            ae_titles=aes,
+            subscribers=subscribers,
             event_type_id=events.ASSIGNED,
             sop_instance_uid=workitem.sop_instance_uid,
             info=events.assigned_info(dataset),
@@ -562,7 +572,7 @@ def _matches(workitem: Workitem, matching_keys: dict) -> bool:
 
 
 def _subscribe_globally(
-    receiving_ae: str, deletion_lock: bool, matching_keys: Dataset | None
+    subscriber: events.Subscriber, deletion_lock: bool, matching_keys: Dataset | None
 ) -> int:
     """Make or replace the AE's global subscription, and subscribe it to every
     managed workitem it covers that it does not watch yet (a per-workitem
@@ -570,6 +580,7 @@ def _subscribe_globally(
     locks.global_subscriptions(exclusive=True)
     # Locked, so that a change committing meanwhile is reported after the
     # initial State Report, not before it with the report then stale.
+    receiving_ae = subscriber.ae_title
     unwatched = (
         workitems_active()
         .exclude(subscriptions__ae_title=receiving_ae)
@@ -589,15 +600,21 @@ def _subscribe_globally(
         defaults={
             "deletion_lock": deletion_lock,
             "matching_keys": None if matching_keys is None else matching_keys.to_json_dict(),
+            "delivery": subscriber.delivery,
         },
     )
     Subscription.objects.bulk_create(
         (
-            Subscription(workitem=workitem, ae_title=receiving_ae, deletion_lock=deletion_lock)
+            Subscription(
+                workitem=workitem,
+                ae_title=receiving_ae,
+                deletion_lock=deletion_lock,
+                delivery=subscriber.delivery,
+            )
             for workitem in new
         ),
         ignore_conflicts=True,
     )
     for workitem in new:
-        _report_state([receiving_ae], workitem)
+        _report_state([subscriber], workitem)
     return statuses.SUCCESS
