@@ -24,19 +24,20 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 DIMSE_PORT ?= 11112
 
 # The demo: the embedded SQLite database under var/, demo data loaded once,
-# an admin login printed, the web UI on http://127.0.0.1:8000 and the DICOM
-# service on port 11112 (accepting any calling AE title) until Ctrl-C.
+# an admin login printed, the web UI, REST API, UPS-RS and its WebSocket events
+# on http://127.0.0.1:8000 (uvicorn, ASGI) and the DICOM service on port 11112
+# (accepting any calling AE title) until Ctrl-C.
 run: export DEBUG ?= 1
 run: export RIS_DIMSE_ACCEPT_ANY_AE ?= 1
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_setup
-	@echo "Web UI and admin: http://$(HOST):$(WEB_PORT)/admin/"
+	@echo "Web UI and admin: http://$(HOST):$(WEB_PORT)/admin/  REST API: http://$(HOST):$(WEB_PORT)/api/docs/"
 	@echo "DICOM service: AE title $${RIS_AE_TITLE:-RIS}, port $(DIMSE_PORT) (try: findscu -W -aec RIS -k PatientName 127.0.0.1 $(DIMSE_PORT))"
 	$(BIN)/python manage.py dimse --port $(DIMSE_PORT) & dimse=$$!; \
 	trap 'kill $$dimse 2>/dev/null; wait $$dimse' EXIT INT TERM; \
-	$(BIN)/python manage.py runserver $(HOST):$(WEB_PORT)
+	$(BIN)/uvicorn ris.asgi:application --host $(HOST) --port $(WEB_PORT)
 
 # The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one.
 test: $(VENV)/.installed-dev
