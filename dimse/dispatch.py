@@ -54,6 +54,7 @@ from ris.outbox.errors import DeliveryError
 from ris.outbox.models import Channel, OutboundMessage
 from ris.outbox.payloads import DIMSE_OPERATIONS, N_CREATE
 from ris.ups.events import EVENT_TYPES
+from ris.webhooks.deliver import run_webhook_dispatcher
 
 LOGGER = logging.getLogger("dimse.dispatch")
 
@@ -198,6 +199,9 @@ def run_ups_event_dispatcher(*, stop: threading.Event, poll_interval: float | No
 DISPATCHERS = {
     Channel.DICOM: ("DICOM", run_dicom_dispatcher),
     Channel.UPS_EVENT: ("UPS event", run_ups_event_dispatcher),
+    # Not DICOM, but run beside the DICOM channels by `dimse` and `dispatch`
+    # (ris.webhooks.deliver: HTTP POSTs to the HIS).
+    Channel.WEBHOOK: ("HIS webhook", run_webhook_dispatcher),
 }
 
 

@@ -403,7 +403,11 @@ def test_start_dispatchers_delivers_mpps_forwarding_and_ups_events(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
-    assert [thread.name for thread in threads] == ["dicom-dispatcher", "ups-event-dispatcher"]
+    assert [thread.name for thread in threads] == [
+        "dicom-dispatcher",
+        "ups-event-dispatcher",
+        "webhook-dispatcher",
+    ]
     assert not any(thread.is_alive() for thread in threads)
     assert [r.sop_instance_uid for r in pacs.received] == [mpps_uid]
     assert subscriber.received() == [(events.STATE_REPORT, ups_uid)]

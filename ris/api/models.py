@@ -10,8 +10,8 @@ class ApiClient(models.Model):
     It signs in as its own user, with a token of its own (DRF's authtoken),
     so that every request and every change is attributable to it. It may read
     only, or also write. If it has a callback URL, the RIS POSTs order and
-    step status changes there, signed with HMAC-SHA256 over the body with
-    `callback_secret`.
+    step status changes there, signed with HMAC-SHA256 keyed with
+    `callback_secret` (docs/webhooks.md).
     """
 
     user = models.OneToOneField(

@@ -24,8 +24,8 @@ class Command(BaseCommand):
     help = (
         "Run the DICOM service (Verification, Modality Worklist, MPPS, Unified Procedure "
         "Step) until SIGTERM or Ctrl-C; in-flight associations get RIS_DIMSE_SHUTDOWN_GRACE "
-        "seconds to finish. It also delivers queued DICOM messages (MPPS forwarding, UPS "
-        "event reports as N-EVENT-REPORT) unless given --no-dispatch."
+        "seconds to finish. It also delivers the queued messages (MPPS forwarding, UPS "
+        "event reports as N-EVENT-REPORT, HIS webhooks) unless given --no-dispatch."
     )
 
     def add_arguments(self, parser):
@@ -36,8 +36,8 @@ class Command(BaseCommand):
             "--no-dispatch",
             action="store_false",
             dest="dispatch",
-            help="Do not deliver queued DICOM messages (MPPS forwarding, UPS event reports) "
-            "here (run `manage.py dispatch` instead).",
+            help="Do not deliver queued messages (MPPS forwarding, UPS event reports, HIS "
+            "webhooks) here (run `manage.py dispatch` instead).",
         )
 
     def handle(self, *args, ae_title, port, bind, dispatch, **options):

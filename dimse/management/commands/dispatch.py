@@ -8,10 +8,11 @@ from dimse import dispatch
 
 class Command(BaseCommand):
     help = (
-        "Deliver queued DICOM messages to remote AEs until SIGTERM or Ctrl-C: MPPS "
-        "forwarding (N-CREATE, N-SET) and UPS event reports (N-EVENT-REPORT), each "
-        "channel in a thread of its own. Any number may run against one PostgreSQL "
-        "database; `dimse` runs them too unless given --no-dispatch."
+        "Deliver queued messages until SIGTERM or Ctrl-C: MPPS forwarding (N-CREATE, "
+        "N-SET) and UPS event reports (N-EVENT-REPORT) to remote AEs, and order and step "
+        "status changes to the HIS callback URLs of API clients (webhooks), each channel "
+        "in a thread of its own. Any number may run against one PostgreSQL database; "
+        "`dimse` runs them too unless given --no-dispatch."
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,57 @@
+"""Queueing webhooks: one outbox message per change for each client with a callback URL.
+
+Call these inside the transaction of the change, as the outbox requires: the
+messages are committed with the change or rolled back with it, and each
+client's queue (channel "webhook", destination "api-client:<key>") holds the
+changes in the order they were made.
+"""
+
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from ris.outbox.models import Channel
+from ris.outbox.services import outbox_enqueue
+from ris.scheduling.models import Order, ScheduledProcedureStep
+from ris.webhooks.payloads import (
+    ORDER_STATUS_CHANGED,
+    STEP_STATUS_CHANGED,
+    order_body,
+    step_body,
+    webhook_payload,
+)
+from ris.webhooks.selectors import webhook_clients, webhook_destination
+
+
+def webhook_orders_changed(*, orders: Iterable[Order]) -> int:
+    """Queue "order.status_changed" for each order, as it is now; returns the messages queued."""
+    destinations = _destinations()
+    if not destinations:
+        return 0
+    now = timezone.now()
+    bodies = [order_body(order=order, changed_at=now) for order in orders]
+    return _enqueue(event=ORDER_STATUS_CHANGED, bodies=bodies, destinations=destinations)
+
+
+def webhook_steps_changed(*, steps: Iterable[ScheduledProcedureStep]) -> int:
+    """Queue "step.status_changed" for each step, as it is now; returns the messages queued."""
+    destinations = _destinations()
+    if not destinations:
+        return 0
+    now = timezone.now()
+    bodies = [step_body(step=step, changed_at=now) for step in steps]
+    return _enqueue(event=STEP_STATUS_CHANGED, bodies=bodies, destinations=destinations)
+
+
+def _destinations() -> list[str]:
+    return [webhook_destination(client=client) for client in webhook_clients()]
+
+
+def _enqueue(*, event: str, bodies: list[dict], destinations: list[str]) -> int:
+    # Change by change, then client by client: each client's queue gets the
+    # changes in the order given, which is the order they were made.
+    for body in bodies:
+        payload = webhook_payload(event=event, body=body)
+        for destination in destinations:
+            outbox_enqueue(channel=Channel.WEBHOOK, destination=destination, payload=payload)
+    return len(bodies) * len(destinations)
