@@ -248,3 +248,6 @@ SPECTACULAR_SETTINGS = {
 RIS_UPSRS_WEBSOCKET_POLL_INTERVAL = env.float("RIS_UPSRS_WEBSOCKET_POLL_INTERVAL", default=0.25)
 # Seconds to wait for a HIS callback endpoint to answer.
 RIS_WEBHOOK_TIMEOUT = env.float("RIS_WEBHOOK_TIMEOUT", default=10.0)
+# The most workitems one UPS-RS search returns; a Warning says how many more
+# there are, to be fetched with offset.
+RIS_UPSRS_MAX_RESULTS = env.int("RIS_UPSRS_MAX_RESULTS", default=1000)

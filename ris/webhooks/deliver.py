@@ -117,7 +117,7 @@ def _client(*, destination: str) -> ApiClient:
 def _post(request: urllib.request.Request, *, what: str) -> tuple[int, bytes]:
     """The receiver's status and the start of its answer, or a transient DeliveryError."""
     opener = urllib.request.build_opener(_NoRedirects)
-    timeout = getattr(settings, "RIS_WEBHOOK_TIMEOUT", 10)
+    timeout = settings.RIS_WEBHOOK_TIMEOUT
     try:
         with opener.open(request, timeout=timeout) as response:
             return response.status, b""
