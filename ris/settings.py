@@ -241,6 +241,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Three models have a status field each: name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "ris.scheduling.models.OrderStatus",
+        "StepStatusEnum": "ris.scheduling.models.StepStatus",
+        "PerformedStepStatusEnum": "ris.mpps.models.STATUS_CHOICES",
+    },
 }
 
 # Seconds between looks for new UPS events while a UPS-RS subscriber's

@@ -10,6 +10,7 @@ from pydicom import Dataset
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from ris.api.services import api_client_create
 from ris.dicom.uids import new_uid
 from ris.nodes.services import remote_ae_add
 from ris.outbox.models import OutboundMessage
@@ -31,8 +32,10 @@ WARNING_PREFIX = '299 http://testserver/dicomweb: "'
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user(username="cad-server", password="x")
+def user(db):
+    """A client that may write: it creates, claims and completes workitems."""
+    client, _ = api_client_create(name="cad-server", can_write=True)
+    return client.user
 
 
 @pytest.fixture
@@ -94,7 +97,7 @@ def test_create_with_the_uid_as_query_string_answers_201_with_location(client):
     assert response.headers["Location"] == f"http://testserver/dicomweb/workitems/{uid}"
     stored = Workitem.objects.get(sop_instance_uid=uid)
     assert stored.state == "SCHEDULED"
-    assert stored.created_by == "cad-server"
+    assert stored.created_by == "api-cad-server"  # the client's user
 
 
 def test_create_takes_the_uid_from_the_body_or_makes_one(client):
@@ -459,7 +462,7 @@ def test_cancel_request_names_the_user_when_no_requester_is_given(client, watche
     ups_subscribe(sop_instance_uid=uid, receiving_ae="WATCHER", deletion_lock=False)
     client.post(f"/dicomweb/workitems/{uid}/cancelrequest")
     [event] = [m for m in OutboundMessage.objects.all() if m.payload["event_type_id"] == 2]
-    assert Dataset.from_json(event.payload["info"]).RequestingAE == "cad-server"
+    assert Dataset.from_json(event.payload["info"]).RequestingAE == "api-cad-server"
 
 
 def test_cancel_request_that_nobody_can_hear_is_409(client):
@@ -607,7 +610,7 @@ def test_an_anonymous_request_is_401():
 
 
 def test_a_token_authenticates_as_for_the_rest_of_the_api(user):
-    token = Token.objects.create(user=user)
+    token = Token.objects.get(user=user)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert api.get("/dicomweb/workitems").status_code == 204
@@ -648,3 +651,15 @@ def _in_state(state: str, transaction_uid: str) -> str:
             sop_instance_uid=uid, requested_state="COMPLETED", transaction_uid=transaction_uid
         )
     return uid
+
+
+def test_a_read_only_client_may_search_and_subscribe_but_not_change(db):
+    reader, _ = api_client_create(name="dashboard")
+    api = APIClient()
+    api.force_authenticate(reader.user)
+    uid = scheduled()
+    assert api.get("/dicomweb/workitems").status_code == 200
+    assert api.post(f"/dicomweb/workitems/{uid}/subscribers/DASHBOARD").status_code == 201
+    state = json.dumps([{"00741000": {"vr": "CS", "Value": ["IN PROGRESS"]}}])
+    response = api.put(f"/dicomweb/workitems/{uid}/state", state, content_type=DICOM_JSON)
+    assert response.status_code == 403

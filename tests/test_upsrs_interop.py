@@ -8,6 +8,7 @@ from pydicom import Dataset
 from pynetdicom.sop_class import UnifiedProcedureStepQuery
 from rest_framework.test import APIClient
 
+from ris.api.services import api_client_create
 from ris.dicom.uids import new_uid
 from tests.ups_helpers import (
     PUSH,
@@ -26,9 +27,10 @@ DICOM_JSON = "application/dicom+json"
 
 
 @pytest.fixture
-def client(transactional_db, django_user_model):
+def client(transactional_db):
+    performer, _ = api_client_create(name="cad-server", can_write=True)
     api = APIClient()
-    api.force_authenticate(django_user_model.objects.create_user(username="cad-server"))
+    api.force_authenticate(performer.user)
     return api
 
 

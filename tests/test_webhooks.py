@@ -29,6 +29,7 @@ from ris.api.models import ApiClient
 from ris.outbox.errors import DeliveryError
 from ris.outbox.models import Channel, OutboundMessage, State
 from ris.scheduling.models import OrderStatus, StepStatus
+from ris.scheduling.services import order_cancel, scheduled_steps_set_status
 from ris.webhooks.deliver import deliver_webhook, run_webhook_dispatcher
 from ris.webhooks.payloads import ORDER_STATUS_CHANGED, STEP_STATUS_CHANGED, encode_body
 from ris.webhooks.services import webhook_orders_changed, webhook_steps_changed
@@ -618,3 +619,35 @@ def test_the_dimse_and_dispatch_commands_deliver_webhooks(transactional_db, endp
     assert "webhook-dispatcher" in [thread.name for thread in threads]
     assert not any(thread.is_alive() for thread in threads)
     assert len(endpoint.received) == 1
+
+
+# --- Through the scheduling services: what a HIS sees when its order moves
+
+
+def test_cancelling_an_order_notifies_the_his_of_its_steps_then_the_order(
+    transactional_db, endpoint, fast_retries
+):
+    """The services queue the notifications in the change's transaction; a
+    HIS endpoint that is down at first gets them all, in order, when it is up."""
+    api_client(url=endpoint.url)
+    step = ScheduledProcedureStepFactory()
+    order = step.requested_procedure.order
+    order_cancel(order=order)
+    with dispatcher_running(run_webhook_dispatcher):
+        time.sleep(0.2)  # attempts fail: nobody listens yet
+        endpoint.start()
+        wait_until(lambda: len(endpoint.delivered()) == 2, timeout=10)
+    bodies = [received.json for received in endpoint.delivered()]
+    assert [body["event"] for body in bodies] == [STEP_STATUS_CHANGED, ORDER_STATUS_CHANGED]
+    assert bodies[0]["step"]["sps_id"] == step.sps_id
+    assert bodies[0]["step"]["status"] == StepStatus.CANCELED
+    assert bodies[1]["order"]["accession_number"] == order.accession_number
+    assert bodies[1]["order"]["status"] == OrderStatus.CANCELED
+    assert all(received.signature_ok for received in endpoint.delivered())
+
+
+def test_a_step_status_that_does_not_change_notifies_nobody(db):
+    api_client(url="https://his.example.org/hook")
+    step = ScheduledProcedureStepFactory()
+    scheduled_steps_set_status(statuses={step: step.status})
+    assert queued() == []

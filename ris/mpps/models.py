@@ -6,6 +6,8 @@ from ris.dicom.fields import ae_field, cs_field, lo_field, sh_field, uid_field
 from ris.mpps.rules import STATUSES
 from ris.scheduling.models import ScheduledProcedureStep
 
+STATUS_CHOICES = [(status, status.title()) for status in STATUSES]
+
 
 class PerformedProcedureStep(models.Model):
     """One MPPS instance: every attribute it was sent, kept as DICOM JSON, with the
@@ -19,7 +21,7 @@ class PerformedProcedureStep(models.Model):
     status = cs_field(
         "status",
         dicom="0040,0252",
-        choices=[(status, status.title()) for status in STATUSES],
+        choices=STATUS_CHOICES,
         db_index=True,
     )
     performed_procedure_step_id = sh_field("PPS ID", dicom="0040,0253", blank=True)

@@ -6,12 +6,16 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
+from ris.dicom import statuses
+from ris.dicom.errors import DicomError
 from ris.dicom.uids import new_uid
 from ris.scheduling.models import (
     Order,
     OrderStatus,
+    OtherPatientID,
     Patient,
     Priority,
     ProcedureCode,
@@ -21,6 +25,7 @@ from ris.scheduling.models import (
     Station,
     StepStatus,
 )
+from ris.webhooks.services import webhook_orders_changed, webhook_steps_changed
 
 
 @dataclass(frozen=True)
@@ -193,10 +198,14 @@ def scheduled_steps_set_status(*, statuses: dict[ScheduledProcedureStep, str]) -
     order (by key), so that two reports for one order wait for each other and
     never deadlock.
     """
+    changed = []
     for step, status in statuses.items():
         if step.status != status:
             step.status = status
             step.save(update_fields=["status", "updated_at"])
+            changed.append(step)
+    # The HIS hears of each change, in this transaction: steps, then orders.
+    webhook_steps_changed(steps=changed)
     order_keys = {step.requested_procedure.order_id for step in statuses}
     for order in Order.objects.filter(pk__in=order_keys).order_by("pk").select_for_update():
         order_refresh_status(order=order)
@@ -224,3 +233,221 @@ def order_refresh_status(*, order: Order) -> None:
     if order.status != new_status:
         order.status = new_status
         order.save(update_fields=["status", "updated_at"])
+        webhook_orders_changed(orders=[order])
+
+
+class SchedulingConflict(DicomError):
+    """A change the schedule's current state does not allow (an order already
+    done with, a step already started, a placer order number already used for
+    another order): the request was understood, the state refuses it."""
+
+    status = statuses.PROCESSING_FAILURE
+
+
+# Steps that have not started: they may still be moved or canceled.
+PENDING_STEP_STATUSES = {StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY}
+
+PATIENT_UPDATABLE_FIELDS = {
+    field.name
+    for field in Patient._meta.get_fields()
+    if getattr(field, "editable", False) and field.concrete and not field.primary_key
+} - {"created_at", "updated_at"}
+ORDER_UPDATABLE_FIELDS = {
+    "referring_physician_name",
+    "requesting_physician",
+    "requesting_service",
+    "reason_for_request",
+    "priority",
+    "admission_id",
+    "current_patient_location",
+    "comments",
+    "filler_order_number",
+    "filler_issuer",
+}
+
+
+def _assign(instance: M, *, fields: dict, allowed: set[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, **fields) -> Patient:
+    """Change a patient's identification or demographics after checking every value."""
+    # Lock the row: two corrections of one patient are applied one after the other.
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    _assign(patient, fields=fields, allowed=PATIENT_UPDATABLE_FIELDS)
+    return _validated_save(patient)
+
+
+@transaction.atomic
+def patient_merge(*, surviving: Patient, merged: Patient) -> Patient:
+    """Merge `merged` into `surviving` (HL7 ADT A40): every order of both now
+    belongs to the surviving record, the merged record's IDs become other
+    patient IDs (0010,1002) of it, and the merged record is removed."""
+    if surviving.pk == merged.pk:
+        raise ValidationError({"merged_patient": "A patient cannot be merged with itself."})
+    # Lock both rows in key order, so that two merges of the same pair never deadlock
+    # and no order is booked for the merged patient while its orders move.
+    locked = {
+        p.pk: p
+        for p in Patient.objects.filter(pk__in=[surviving.pk, merged.pk])
+        .order_by("pk")
+        .select_for_update()
+    }
+    surviving, merged = locked[surviving.pk], locked[merged.pk]
+    Order.objects.filter(patient=merged).update(patient=surviving, updated_at=timezone.now())
+    known = set(surviving.other_ids.values_list("other_patient_id", "issuer_of_patient_id"))
+    known.add((surviving.patient_id, surviving.issuer_of_patient_id))
+    for other in merged.other_ids.all():
+        if (other.other_patient_id, other.issuer_of_patient_id) not in known:
+            known.add((other.other_patient_id, other.issuer_of_patient_id))
+            OtherPatientID.objects.create(
+                patient=surviving,
+                other_patient_id=other.other_patient_id,
+                issuer_of_patient_id=other.issuer_of_patient_id,
+                type_of_patient_id=other.type_of_patient_id,
+            )
+    if (merged.patient_id, merged.issuer_of_patient_id) not in known:
+        OtherPatientID.objects.create(
+            patient=surviving,
+            other_patient_id=merged.patient_id,
+            issuer_of_patient_id=merged.issuer_of_patient_id,
+        )
+    merged.delete()
+    surviving.save(update_fields=["updated_at"])
+    return surviving
+
+
+def order_create_once(
+    *,
+    patient: Patient,
+    procedures: Sequence[ProcedureRequest],
+    placer_order_number: str = "",
+    placer_issuer: str = "",
+    **fields,
+) -> tuple[Order, bool]:
+    """Book an order once per Placer Order Number (0040,2016) within its placer
+    (0040,0026): a retried request gets the order the first one booked, and
+    False for "not created now". A different request under the same number is
+    a SchedulingConflict.
+
+    Two identical requests at once: both may pass the first look-up; the unique
+    constraint lets one insert, the other's insert fails, and it then finds the
+    order the first one committed.
+    """
+    identity = {"placer_order_number": placer_order_number, "placer_issuer": placer_issuer}
+    existing = _placer_order(**identity)
+    if existing is None:
+        try:
+            order = order_create(patient=patient, procedures=procedures, **identity, **fields)
+        except (IntegrityError, ValidationError):
+            existing = _placer_order(**identity)
+            if existing is None:
+                raise
+        else:
+            return order, True
+    if not _order_matches(existing, patient=patient, procedures=procedures, fields=fields):
+        raise SchedulingConflict(
+            f"The placer order number {placer_order_number} of {placer_issuer or 'this placer'}"
+            f" is already used by the order {existing.accession_number}, with other content."
+        )
+    return existing, False
+
+
+def _placer_order(*, placer_order_number: str, placer_issuer: str) -> Order | None:
+    if not placer_order_number:
+        return None
+    return Order.objects.filter(
+        placer_order_number=placer_order_number, placer_issuer=placer_issuer
+    ).first()
+
+
+def _order_matches(
+    order: Order, *, patient: Patient, procedures: Sequence[ProcedureRequest], fields: dict
+) -> bool:
+    """Whether an existing order is what this request asks for: the same patient,
+    order values, procedure codes, and step starts and stations."""
+    if order.patient_id != patient.pk:
+        return False
+    if any(getattr(order, name) != value for name, value in fields.items()):
+        return False
+    booked = sorted(
+        (step.requested_procedure.procedure_code_id, step.start, step.station_id)
+        for step in ScheduledProcedureStep.objects.filter(
+            requested_procedure__order=order
+        ).select_related("requested_procedure")
+    )
+    asked = sorted(
+        (procedure.procedure_code.pk, step.start, step.station.pk if step.station else None)
+        for procedure in procedures
+        for step in procedure.steps
+    )
+    return booked == asked
+
+
+@transaction.atomic
+def order_update(*, order: Order, **fields) -> Order:
+    """Change an order's request details (comments, priority, physicians, ...)."""
+    # Lock the row: a change and a status update of the same order wait for each other.
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    _assign(order, fields=fields, allowed=ORDER_UPDATABLE_FIELDS)
+    return _validated_save(order)
+
+
+@transaction.atomic
+def scheduled_step_reschedule(
+    *, step: ScheduledProcedureStep, start: datetime, station: Station | None = None
+) -> ScheduledProcedureStep:
+    """Move a step that has not started to a new start, and optionally to another
+    station (whose AE title, name and room it then copies, as at booking).
+
+    Overlapping steps on one station are not refused: the RIS has no notion of
+    a station's capacity (a department may well double-book).
+    """
+    # Lock the step: an MPPS starting it and a reschedule are applied one after the other.
+    step = ScheduledProcedureStep.objects.select_for_update().get(pk=step.pk)
+    if step.status not in PENDING_STEP_STATUSES:
+        raise SchedulingConflict(
+            f"The step {step.sps_id} is {step.get_status_display().lower()}; "
+            "only a step that has not started can be rescheduled."
+        )
+    if station is not None and station.pk != step.station_id:
+        if not station.active:
+            raise ValidationError({"station": f"The station {station} is not in service."})
+        step.station = station
+        step.scheduled_station_ae_title = station.ae_title
+        step.scheduled_station_name = station.name
+        step.location = station.location
+        step.modality = station.modality
+    step.start = start
+    return _validated_save(step)
+
+
+@transaction.atomic
+def order_cancel(*, order: Order) -> Order:
+    """Cancel an order: its steps that have not started become CANCELED and leave
+    the worklist, and the order's status follows. Canceling a canceled order
+    changes nothing; an order with a step under way or done is refused."""
+    # Lock the steps (then the order, in scheduled_steps_set_status): an MPPS
+    # starting one of them meanwhile either comes first and is seen here, or waits.
+    steps = list(
+        ScheduledProcedureStep.objects.filter(requested_procedure__order=order)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .select_related("requested_procedure")
+    )
+    under_way = [step for step in steps if step.status not in PENDING_STEP_STATUSES]
+    if any(step.status != StepStatus.CANCELED for step in under_way):
+        raise SchedulingConflict(
+            f"The order {order.accession_number} has steps under way or done; "
+            "it can no longer be canceled."
+        )
+    scheduled_steps_set_status(
+        statuses={step: StepStatus.CANCELED for step in steps if step not in under_way}
+    )
+    order.refresh_from_db()
+    return order

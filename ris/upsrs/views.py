@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from pydicom import Dataset
 from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ris.api.permissions import CanWrite
 from ris.dicom.charset import set_response_character_set
 from ris.dicom.errors import DicomError
 from ris.dicom.statuses import SUCCESS, UPS_NO_SUCH_INSTANCE
@@ -45,6 +47,9 @@ class UpsRsView(APIView):
     renderer_classes = [DicomJSONRenderer, PlainJSONRenderer]
     content_negotiation_class = AcceptParameterNegotiation
     schema = None  # not part of the HIS API's OpenAPI schema: PS3.18 defines it
+    # Creating and changing workitems is for clients that may write (as in the
+    # REST API); reading and subscribing, for every signed-in client.
+    permission_classes = [IsAuthenticated, CanWrite]
     transactions: dict[str, str] = {}
     transaction_uid: str | None = None  # the one given, to tell "missing" from "incorrect"
 
@@ -200,6 +205,7 @@ class SubscriptionView(UpsRsView):
     global instance)."""
 
     transactions = {"POST": statuses.SUBSCRIBE, "DELETE": statuses.UNSUBSCRIBE}
+    permission_classes = [IsAuthenticated]
 
     def post(self, request, uid, aetitle):
         filters = request.query_params.getlist("filter")
@@ -231,6 +237,7 @@ class SuspendView(UpsRsView):
     """Suspend Global Subscription (POST, 11.12): no new workitems are subscribed."""
 
     transactions = {"POST": statuses.SUSPEND}
+    permission_classes = [IsAuthenticated]
 
     def post(self, request, uid, aetitle):
         status = services.ups_suspend_global_subscription(
