@@ -3,6 +3,7 @@
 import pytest
 
 from ris.scheduling.models import Order, Patient
+from ris.scheduling.services import SchedulingConflict, patient_merge
 from tests.api_helpers import his_client
 from tests.factories import OrderFactory, PatientFactory
 
@@ -160,3 +161,11 @@ def test_merge_refuses_an_unknown_or_the_same_patient(api):
     assert "merged_patient" in itself.data
     missing = api.post(f"{URL}999999/merge/", {"merged_patient": patient.pk}, format="json")
     assert missing.status_code == 404
+
+
+def test_a_merge_of_a_patient_merged_meanwhile_is_a_conflict():
+    """Two merges of one pair at once: the second finds a record gone (409, not 500)."""
+    surviving, merged = PatientFactory(), PatientFactory()
+    Patient.objects.filter(pk=merged.pk).delete()  # what the first merge did
+    with pytest.raises(SchedulingConflict):
+        patient_merge(surviving=surviving, merged=merged)

@@ -653,13 +653,23 @@ def _in_state(state: str, transaction_uid: str) -> str:
     return uid
 
 
-def test_a_read_only_client_may_search_and_subscribe_but_not_change(db):
+def test_a_read_only_client_may_search_but_not_change_or_subscribe(db):
     reader, _ = api_client_create(name="dashboard")
     api = APIClient()
     api.force_authenticate(reader.user)
     uid = scheduled()
     assert api.get("/dicomweb/workitems").status_code == 200
-    assert api.post(f"/dicomweb/workitems/{uid}/subscribers/DASHBOARD").status_code == 201
+    assert api.post(f"/dicomweb/workitems/{uid}/subscribers/DASHBOARD").status_code == 403
     state = json.dumps([{"00741000": {"vr": "CS", "Value": ["IN PROGRESS"]}}])
     response = api.put(f"/dicomweb/workitems/{uid}/state", state, content_type=DICOM_JSON)
     assert response.status_code == 403
+
+
+def test_an_ae_subscribed_over_dimse_is_not_taken_over_over_http(client, watcher):
+    """Its events would silently leave the association for a WebSocket."""
+    uid = scheduled()
+    ups_subscribe(sop_instance_uid=uid, receiving_ae="WATCHER", deletion_lock=False)
+    response = client.post(f"/dicomweb/workitems/{GLOBAL}/subscribers/WATCHER")
+    assert response.status_code == 403
+    assert client.delete(f"/dicomweb/workitems/{GLOBAL}/subscribers/WATCHER").status_code == 404
+    assert Subscription.objects.get(ae_title="WATCHER").delivery == "dimse"  # still there

@@ -651,3 +651,14 @@ def test_a_step_status_that_does_not_change_notifies_nobody(db):
     step = ScheduledProcedureStepFactory()
     scheduled_steps_set_status(statuses={step: step.status})
     assert queued() == []
+
+
+def test_credentials_in_a_callback_url_stay_out_of_errors(db, endpoint):
+    url = endpoint.url.replace("http://", "http://his:s3cret@")  # not started: refused
+    api_client(url=url)
+    webhook_orders_changed(orders=[OrderFactory()])
+    [message] = queued()
+    with pytest.raises(DeliveryError) as caught:
+        deliver_webhook(message)
+    assert "s3cret" not in str(caught.value)
+    assert f"127.0.0.1:{endpoint.port}" in str(caught.value)

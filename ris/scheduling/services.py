@@ -298,6 +298,8 @@ def patient_merge(*, surviving: Patient, merged: Patient) -> Patient:
         .order_by("pk")
         .select_for_update()
     }
+    if len(locked) < 2:  # another merge removed one of them meanwhile
+        raise SchedulingConflict("One of the two patients no longer exists (merged already?).")
     surviving, merged = locked[surviving.pk], locked[merged.pk]
     Order.objects.filter(patient=merged).update(patient=surviving, updated_at=timezone.now())
     known = set(surviving.other_ids.values_list("other_patient_id", "issuer_of_patient_id"))

@@ -213,6 +213,7 @@ def ups_subscribe(
     subscriber = events.Subscriber(receiving_ae, Delivery(delivery))
     if subscriber.delivery == Delivery.DIMSE:
         _check_receiving_ae(receiving_ae)
+    _check_same_door(subscriber)
     if sop_instance_uid in GLOBAL_INSTANCES:
         filtered = sop_instance_uid == FILTERED_GLOBAL_SUBSCRIPTION_UID
         return _subscribe_globally(subscriber, deletion_lock, matching_keys if filtered else None)
@@ -228,33 +229,50 @@ def ups_subscribe(
 
 
 @transaction.atomic
-def ups_unsubscribe(*, sop_instance_uid: str, receiving_ae: str) -> int:
+def ups_unsubscribe(
+    *, sop_instance_uid: str, receiving_ae: str, delivery: str = Delivery.DIMSE
+) -> int:
     """Unsubscribe (N-ACTION type 4): from one workitem, releasing its lock; from
     the global instance, from everything, releasing every lock (CC.2.3.2).
-    An AE no longer registered may still unsubscribe, to release its locks."""
-    _check_receiving_ae(receiving_ae, or_subscribed=True)
+    Each door ends its own subscriptions (`delivery`). An AE no longer
+    registered may still unsubscribe, to release its locks."""
+    if delivery == Delivery.DIMSE:
+        _check_receiving_ae(receiving_ae, or_subscribed=True)
     if sop_instance_uid in GLOBAL_INSTANCES:
         locks.global_subscriptions(exclusive=True)
-        GlobalSubscription.objects.filter(ae_title=receiving_ae).delete()
-        Subscription.objects.filter(ae_title=receiving_ae).delete()
-        return statuses.SUCCESS
-    workitem = _get_for_update(sop_instance_uid)
-    Subscription.objects.filter(workitem=workitem, ae_title=receiving_ae).delete()
+        ended = GlobalSubscription.objects.filter(ae_title=receiving_ae, delivery=delivery)
+        ended = ended.delete()[0]
+        ended += Subscription.objects.filter(ae_title=receiving_ae, delivery=delivery).delete()[0]
+    else:
+        workitem = _get_for_update(sop_instance_uid)
+        ended = Subscription.objects.filter(
+            workitem=workitem, ae_title=receiving_ae, delivery=delivery
+        ).delete()[0]
+    if not ended and delivery == Delivery.WEBSOCKET:
+        # PS3.18 11.11: 404 when there is no such subscription. (An unregistered
+        # AE gets 0xC308 over DIMSE above; over UPS-RS no registry applies.)
+        raise DicomError(
+            f"{receiving_ae} has no such subscription"[:64],
+            status=statuses.UPS_UNKNOWN_RECEIVING_AE,
+        )
     return statuses.SUCCESS
 
 
 @transaction.atomic
-def ups_suspend_global_subscription(*, sop_instance_uid: str, receiving_ae: str) -> int:
+def ups_suspend_global_subscription(
+    *, sop_instance_uid: str, receiving_ae: str, delivery: str = Delivery.DIMSE
+) -> int:
     """Suspend Global Subscription (N-ACTION type 5): no new workitems are
     subscribed; the subscriptions the AE has keep going (CC.2.3.2)."""
-    _check_receiving_ae(receiving_ae, or_subscribed=True)
+    if delivery == Delivery.DIMSE:
+        _check_receiving_ae(receiving_ae, or_subscribed=True)
     if sop_instance_uid not in GLOBAL_INSTANCES:
         raise DicomError(
             "Suspend is for the global subscription only",
             status=statuses.UPS_ACTION_NOT_APPROPRIATE,
         )
     locks.global_subscriptions(exclusive=True)
-    GlobalSubscription.objects.filter(ae_title=receiving_ae).delete()
+    GlobalSubscription.objects.filter(ae_title=receiving_ae, delivery=delivery).delete()
     return statuses.SUCCESS
 
 
@@ -363,6 +381,25 @@ def _check_receiving_ae(ae_title: str, *, or_subscribed: bool = False) -> None:
         f"Receiving AE {ae_title!r} is unknown to the RIS"[:64],
         status=statuses.UPS_UNKNOWN_RECEIVING_AE,
     )
+
+
+def _check_same_door(subscriber: events.Subscriber) -> None:
+    """An AE title subscribed through one door (DIMSE or UPS-RS) is not taken
+    over through the other: its events would silently go elsewhere (0x0124)."""
+    ae_title = subscriber.ae_title
+    other_door = (
+        Subscription.objects.filter(ae_title=ae_title)
+        .exclude(delivery=subscriber.delivery)
+        .exists()
+        or GlobalSubscription.objects.filter(ae_title=ae_title)
+        .exclude(delivery=subscriber.delivery)
+        .exists()
+    )
+    if other_door:
+        raise DicomError(
+            f"{ae_title} is subscribed through the other door"[:64],
+            status=statuses.NOT_AUTHORIZED,
+        )
 
 
 def _new_workitem_dataset(attributes: Dataset, uid: str) -> Dataset:

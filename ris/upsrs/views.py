@@ -47,8 +47,9 @@ class UpsRsView(APIView):
     renderer_classes = [DicomJSONRenderer, PlainJSONRenderer]
     content_negotiation_class = AcceptParameterNegotiation
     schema = None  # not part of the HIS API's OpenAPI schema: PS3.18 defines it
-    # Creating and changing workitems is for clients that may write (as in the
-    # REST API); reading and subscribing, for every signed-in client.
+    # Creating and changing workitems, and subscribing (which decides where an
+    # AE title's events go), is for clients that may write, as in the REST
+    # API; reading and searching, for every signed-in client.
     permission_classes = [IsAuthenticated, CanWrite]
     transactions: dict[str, str] = {}
     transaction_uid: str | None = None  # the one given, to tell "missing" from "incorrect"
@@ -205,7 +206,6 @@ class SubscriptionView(UpsRsView):
     global instance)."""
 
     transactions = {"POST": statuses.SUBSCRIBE, "DELETE": statuses.UNSUBSCRIBE}
-    permission_classes = [IsAuthenticated]
 
     def post(self, request, uid, aetitle):
         filters = request.query_params.getlist("filter")
@@ -229,7 +229,9 @@ class SubscriptionView(UpsRsView):
         return self.succeeded(status, headers={"Content-Location": channel})
 
     def delete(self, request, uid, aetitle):
-        status = services.ups_unsubscribe(sop_instance_uid=uid, receiving_ae=_ae_title(aetitle))
+        status = services.ups_unsubscribe(
+            sop_instance_uid=uid, receiving_ae=_ae_title(aetitle), delivery=Delivery.WEBSOCKET
+        )
         return self.succeeded(status)
 
 
@@ -237,11 +239,10 @@ class SuspendView(UpsRsView):
     """Suspend Global Subscription (POST, 11.12): no new workitems are subscribed."""
 
     transactions = {"POST": statuses.SUSPEND}
-    permission_classes = [IsAuthenticated]
 
     def post(self, request, uid, aetitle):
         status = services.ups_suspend_global_subscription(
-            sop_instance_uid=uid, receiving_ae=_ae_title(aetitle)
+            sop_instance_uid=uid, receiving_ae=_ae_title(aetitle), delivery=Delivery.WEBSOCKET
         )
         return self.succeeded(status)
 

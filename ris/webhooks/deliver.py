@@ -106,7 +106,8 @@ def _client(*, destination: str) -> ApiClient:
         raise DeliveryError(f"API client {client} has no callback URL any more.", permanent=True)
     if urlsplit(client.callback_url).scheme not in ("http", "https"):
         raise DeliveryError(
-            f"API client {client}: the callback URL is not http(s): {client.callback_url}",
+            f"API client {client}: the callback URL is not http(s): "
+            f"{_without_credentials(client.callback_url)}",
             permanent=True,
         )
     if not client.callback_secret:
@@ -125,7 +126,17 @@ def _post(request: urllib.request.Request, *, what: str) -> tuple[int, bytes]:
         with error:
             return error.code, _start_of(error)
     except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets
-        raise DeliveryError(f"{what}: no answer from {request.full_url}: {error}") from error
+        where = _without_credentials(request.full_url)
+        raise DeliveryError(f"{what}: no answer from {where}: {error}") from error
+
+
+def _without_credentials(url: str) -> str:
+    """The URL for logs and the outbox's last error: a user:password@ part of it
+    is a secret, like the callback secret."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def _start_of(error: urllib.error.HTTPError) -> bytes:
