@@ -671,5 +671,5 @@ def test_an_ae_subscribed_over_dimse_is_not_taken_over_over_http(client, watcher
     ups_subscribe(sop_instance_uid=uid, receiving_ae="WATCHER", deletion_lock=False)
     response = client.post(f"/dicomweb/workitems/{GLOBAL}/subscribers/WATCHER")
     assert response.status_code == 403
-    assert client.delete(f"/dicomweb/workitems/{GLOBAL}/subscribers/WATCHER").status_code == 404
+    assert client.delete(f"/dicomweb/workitems/{GLOBAL}/subscribers/WATCHER").status_code == 403
     assert Subscription.objects.get(ae_title="WATCHER").delivery == "dimse"  # still there

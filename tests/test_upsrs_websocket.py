@@ -13,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from ris.asgi import application
+from ris.dicom.errors import DicomError
 from ris.dicom.uids import new_uid
 from ris.ups.models import Delivery
 from ris.ups.services import ups_change_state, ups_create, ups_subscribe
@@ -43,8 +44,12 @@ def asgi_server(settings):
 
 
 @pytest.fixture
-def token():
-    user = get_user_model().objects.create_user("viewer")
+def user():
+    return get_user_model().objects.create_user("viewer")
+
+
+@pytest.fixture
+def token(user):
     return Token.objects.create(user=user).key
 
 
@@ -56,7 +61,7 @@ def state(report: dict) -> str:
     return report["00741000"]["Value"][0]
 
 
-def test_a_subscriber_gets_queued_and_live_events_in_order(asgi_server, token):
+def test_a_subscriber_gets_queued_and_live_events_in_order(asgi_server, token, user):
     uid = new_uid()
     ups_create(sop_instance_uid=uid, attributes=workitem())
     ups_subscribe(
@@ -64,6 +69,7 @@ def test_a_subscriber_gets_queued_and_live_events_in_order(asgi_server, token):
         receiving_ae="WEBAPP",
         deletion_lock=False,
         delivery=Delivery.WEBSOCKET,
+        owner=user,
     )  # its initial State Report waits for the socket
     url = f"{asgi_server}/dicomweb/subscribers/WEBAPP"
     with connect(url, additional_headers={"Authorization": f"Token {token}"}) as socket:
@@ -79,9 +85,13 @@ def test_a_subscriber_gets_queued_and_live_events_in_order(asgi_server, token):
     assert list(claimed) == sorted(claimed)
 
 
-def test_events_wait_for_a_subscriber_that_reconnects(asgi_server, token):
+def test_events_wait_for_a_subscriber_that_reconnects(asgi_server, token, user):
     ups_subscribe(
-        sop_instance_uid=GLOBAL, receiving_ae="WEBAPP", deletion_lock=False, delivery="websocket"
+        sop_instance_uid=GLOBAL,
+        receiving_ae="WEBAPP",
+        deletion_lock=False,
+        delivery="websocket",
+        owner=user,
     )
     first, second = new_uid(), new_uid()
     url = f"{asgi_server}/dicomweb/subscribers/WEBAPP"
@@ -116,3 +126,27 @@ def test_a_client_without_credentials_is_refused(asgi_server):
             f"{asgi_server}/dicomweb/subscribers/WEBAPP",
             additional_headers={"Authorization": "Token not-a-token"},
         )
+
+
+def test_only_the_client_that_subscribed_opens_the_socket(asgi_server, user):
+    ups_subscribe(
+        sop_instance_uid=GLOBAL,
+        receiving_ae="WEBAPP",
+        deletion_lock=False,
+        delivery="websocket",
+        owner=user,
+    )
+    other = get_user_model().objects.create_user("other")
+    headers = {"Authorization": f"Token {Token.objects.create(user=other).key}"}
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{asgi_server}/dicomweb/subscribers/WEBAPP", additional_headers=headers)
+    assert refused.value.response.status_code == 403
+    with pytest.raises(DicomError) as taken:
+        ups_subscribe(
+            sop_instance_uid=GLOBAL,
+            receiving_ae="WEBAPP",
+            deletion_lock=False,
+            delivery="websocket",
+            owner=other,
+        )
+    assert taken.value.status == 0x0124

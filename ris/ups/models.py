@@ -6,6 +6,7 @@ the data set changes. The Transaction UID lives in its own column and never
 in the data set: no response may carry it (CC.2.7.2, Table CC.2.5-3).
 """
 
+from django.conf import settings
 from django.db import models
 
 from ris.dicom.fields import ae_field, cs_field, lo_field, sh_field, uid_field
@@ -128,6 +129,15 @@ class Subscription(models.Model):
     ae_title = ae_field("receiving AE", dicom="0074,1234")
     deletion_lock = models.BooleanField(default=False)
     delivery = models.CharField(max_length=16, choices=Delivery, default=Delivery.DIMSE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="For a WebSocket subscription: the client that made it, the only one "
+        "(besides staff) that may open its socket.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +158,9 @@ class GlobalSubscription(models.Model):
     ae_title = ae_field("receiving AE", dicom="0074,1234", unique=True)
     deletion_lock = models.BooleanField(default=False)
     delivery = models.CharField(max_length=16, choices=Delivery, default=Delivery.DIMSE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     matching_keys = models.JSONField(
         null=True, blank=True, help_text="For a filtered global subscription: the keys."
     )

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ris.ups.events import Subscriber
-from ris.ups.models import Subscription, Workitem
+from ris.ups.models import Delivery, GlobalSubscription, Subscription, Workitem
 
 
 def workitems_active() -> QuerySet[Workitem]:
@@ -41,3 +41,13 @@ def workitem_subscribers(workitem: Workitem) -> list[Subscriber]:
     """Who receives the workitem's events, and how, in a stable order."""
     rows = workitem.subscriptions.order_by("ae_title").values_list("ae_title", "delivery")
     return [Subscriber(*row) for row in rows]
+
+
+def websocket_subscriber_owned_by(*, ae_title: str, user) -> bool:
+    """Whether `user` made a WebSocket subscription of this AE title, and so
+    may open its socket (PS3.18 11.13)."""
+    mine = {"ae_title": ae_title, "delivery": Delivery.WEBSOCKET, "owner": user}
+    return (
+        Subscription.objects.filter(**mine).exists()
+        or GlobalSubscription.objects.filter(**mine).exists()
+    )

@@ -200,6 +200,7 @@ def ups_subscribe(
     deletion_lock: bool,
     matching_keys: Dataset | None = None,
     delivery: str = Delivery.DIMSE,
+    owner=None,
 ) -> int:
     """Subscribe to Receive UPS Event Reports (N-ACTION type 3, CC.2.3.2).
 
@@ -208,21 +209,27 @@ def ups_subscribe(
     created. Every workitem the AE newly watches gets an initial State Report.
     A subscription that exists is updated (its lock, its delivery), never
     doubled. `delivery` is the door the events go through: N-EVENT-REPORT to
-    a registered AE, or the WebSocket a UPS-RS subscriber opens.
+    a registered AE, or the WebSocket a UPS-RS subscriber opens; `owner`, for
+    a WebSocket, the user (API client) whose socket it is.
     """
     subscriber = events.Subscriber(receiving_ae, Delivery(delivery))
     if subscriber.delivery == Delivery.DIMSE:
         _check_receiving_ae(receiving_ae)
-    _check_same_door(subscriber)
+    _check_subscriber(subscriber, owner)
     if sop_instance_uid in GLOBAL_INSTANCES:
         filtered = sop_instance_uid == FILTERED_GLOBAL_SUBSCRIPTION_UID
-        return _subscribe_globally(subscriber, deletion_lock, matching_keys if filtered else None)
+        keys = matching_keys if filtered else None
+        return _subscribe_globally(subscriber, deletion_lock, keys, owner)
     locks.global_subscriptions(exclusive=False)
     workitem = _get_for_update(sop_instance_uid)
     Subscription.objects.update_or_create(
         workitem=workitem,
         ae_title=receiving_ae,
-        defaults={"deletion_lock": deletion_lock, "delivery": subscriber.delivery},
+        defaults={
+            "deletion_lock": deletion_lock,
+            "delivery": subscriber.delivery,
+            "owner": owner,
+        },
     )
     _report_state([subscriber], workitem)
     return statuses.SUCCESS
@@ -230,7 +237,7 @@ def ups_subscribe(
 
 @transaction.atomic
 def ups_unsubscribe(
-    *, sop_instance_uid: str, receiving_ae: str, delivery: str = Delivery.DIMSE
+    *, sop_instance_uid: str, receiving_ae: str, delivery: str = Delivery.DIMSE, owner=None
 ) -> int:
     """Unsubscribe (N-ACTION type 4): from one workitem, releasing its lock; from
     the global instance, from everything, releasing every lock (CC.2.3.2).
@@ -238,6 +245,7 @@ def ups_unsubscribe(
     registered may still unsubscribe, to release its locks."""
     if delivery == Delivery.DIMSE:
         _check_receiving_ae(receiving_ae, or_subscribed=True)
+    _check_subscriber(events.Subscriber(receiving_ae, delivery), owner)
     if sop_instance_uid in GLOBAL_INSTANCES:
         locks.global_subscriptions(exclusive=True)
         ended = GlobalSubscription.objects.filter(ae_title=receiving_ae, delivery=delivery)
@@ -260,12 +268,13 @@ def ups_unsubscribe(
 
 @transaction.atomic
 def ups_suspend_global_subscription(
-    *, sop_instance_uid: str, receiving_ae: str, delivery: str = Delivery.DIMSE
+    *, sop_instance_uid: str, receiving_ae: str, delivery: str = Delivery.DIMSE, owner=None
 ) -> int:
     """Suspend Global Subscription (N-ACTION type 5): no new workitems are
     subscribed; the subscriptions the AE has keep going (CC.2.3.2)."""
     if delivery == Delivery.DIMSE:
         _check_receiving_ae(receiving_ae, or_subscribed=True)
+    _check_subscriber(events.Subscriber(receiving_ae, delivery), owner)
     if sop_instance_uid not in GLOBAL_INSTANCES:
         raise DicomError(
             "Suspend is for the global subscription only",
@@ -383,21 +392,27 @@ def _check_receiving_ae(ae_title: str, *, or_subscribed: bool = False) -> None:
     )
 
 
-def _check_same_door(subscriber: events.Subscriber) -> None:
+def _check_subscriber(subscriber: events.Subscriber, owner) -> None:
     """An AE title subscribed through one door (DIMSE or UPS-RS) is not taken
-    over through the other: its events would silently go elsewhere (0x0124)."""
-    ae_title = subscriber.ae_title
-    other_door = (
-        Subscription.objects.filter(ae_title=ae_title)
-        .exclude(delivery=subscriber.delivery)
-        .exists()
-        or GlobalSubscription.objects.filter(ae_title=ae_title)
-        .exclude(delivery=subscriber.delivery)
-        .exists()
-    )
-    if other_door:
+    over through the other, and a WebSocket subscriber's AE title not by
+    another client: its events would silently go elsewhere (0x0124)."""
+    subscriptions = [
+        *Subscription.objects.filter(ae_title=subscriber.ae_title).values("delivery", "owner"),
+        *GlobalSubscription.objects.filter(ae_title=subscriber.ae_title).values(
+            "delivery", "owner"
+        ),
+    ]
+    if any(row["delivery"] != subscriber.delivery for row in subscriptions):
         raise DicomError(
-            f"{ae_title} is subscribed through the other door"[:64],
+            f"{subscriber.ae_title} is subscribed through the other door"[:64],
+            status=statuses.NOT_AUTHORIZED,
+        )
+    owner_key = getattr(owner, "pk", None)
+    if subscriber.delivery == Delivery.WEBSOCKET and any(
+        row["owner"] != owner_key for row in subscriptions
+    ):
+        raise DicomError(
+            f"{subscriber.ae_title} is another client's subscriber"[:64],
             status=statuses.NOT_AUTHORIZED,
         )
 
@@ -589,6 +604,7 @@ def _subscribe_global_subscribers(workitem: Workitem, dataset: Dataset) -> None:
             ae_title=subscription.ae_title,
             deletion_lock=subscription.deletion_lock,
             delivery=subscription.delivery,
+            owner=subscription.owner,
         )
         subscribers.append(events.Subscriber(subscription.ae_title, subscription.delivery))
     _report_state(subscribers, workitem, dataset)
@@ -609,7 +625,7 @@ def _matches(workitem: Workitem, matching_keys: dict) -> bool:
 
 
 def _subscribe_globally(
-    subscriber: events.Subscriber, deletion_lock: bool, matching_keys: Dataset | None
+    subscriber: events.Subscriber, deletion_lock: bool, matching_keys: Dataset | None, owner
 ) -> int:
     """Make or replace the AE's global subscription, and subscribe it to every
     managed workitem it covers that it does not watch yet (a per-workitem
@@ -638,6 +654,7 @@ def _subscribe_globally(
             "deletion_lock": deletion_lock,
             "matching_keys": None if matching_keys is None else matching_keys.to_json_dict(),
             "delivery": subscriber.delivery,
+            "owner": owner,
         },
     )
     Subscription.objects.bulk_create(
@@ -647,6 +664,7 @@ def _subscribe_globally(
                 ae_title=receiving_ae,
                 deletion_lock=deletion_lock,
                 delivery=subscriber.delivery,
+                owner=owner,
             )
             for workitem in new
         ),

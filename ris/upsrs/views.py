@@ -221,6 +221,7 @@ class SubscriptionView(UpsRsView):
             deletion_lock=_deletion_lock(request),
             matching_keys=filter_keys(filters) if filtered else None,
             delivery=Delivery.WEBSOCKET,
+            owner=request.user,
         )
         # PS3.18 11.10: the events come over the WebSocket this names, which the
         # subscriber opens (ris.upsrs.websocket).
@@ -230,7 +231,10 @@ class SubscriptionView(UpsRsView):
 
     def delete(self, request, uid, aetitle):
         status = services.ups_unsubscribe(
-            sop_instance_uid=uid, receiving_ae=_ae_title(aetitle), delivery=Delivery.WEBSOCKET
+            sop_instance_uid=uid,
+            receiving_ae=_ae_title(aetitle),
+            delivery=Delivery.WEBSOCKET,
+            owner=request.user,
         )
         return self.succeeded(status)
 
@@ -242,7 +246,10 @@ class SuspendView(UpsRsView):
 
     def post(self, request, uid, aetitle):
         status = services.ups_suspend_global_subscription(
-            sop_instance_uid=uid, receiving_ae=_ae_title(aetitle), delivery=Delivery.WEBSOCKET
+            sop_instance_uid=uid,
+            receiving_ae=_ae_title(aetitle),
+            delivery=Delivery.WEBSOCKET,
+            owner=request.user,
         )
         return self.succeeded(status)
 

@@ -22,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from ris.outbox.models import Channel
 from ris.outbox.services import outbox_claim_next, outbox_mark_delivered, outbox_release
 from ris.ups.events import event_report_json
+from ris.ups.selectors import websocket_subscriber_owned_by
 
 
 class TokenAuthMiddleware:
@@ -52,10 +53,10 @@ class UpsEventConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        self.ae_title = self.scope["url_route"]["kwargs"]["ae_title"].strip()
+        if user is None or not user.is_authenticated or not await _may_open(user, self.ae_title):
             await self.close()  # before accept: the handshake is refused (403)
             return
-        self.ae_title = self.scope["url_route"]["kwargs"]["ae_title"].strip()
         self.open = True
         await self.accept()
         self.sender = asyncio.create_task(self._send_events())
@@ -91,6 +92,12 @@ class UpsEventConsumer(AsyncWebsocketConsumer):
         except Exception:  # the socket is gone; the message goes on the next one
             return False
         return True
+
+
+@database_sync_to_async
+def _may_open(user, ae_title: str) -> bool:
+    """The client that subscribed the AE title opens its socket (or staff)."""
+    return user.is_staff or websocket_subscriber_owned_by(ae_title=ae_title, user=user)
 
 
 @database_sync_to_async
