@@ -673,3 +673,10 @@ def test_an_ae_subscribed_over_dimse_is_not_taken_over_over_http(client, watcher
     assert response.status_code == 403
     assert client.delete(f"/dicomweb/workitems/{GLOBAL}/subscribers/WATCHER").status_code == 403
     assert Subscription.objects.get(ae_title="WATCHER").delivery == "dimse"  # still there
+
+
+def test_a_nul_character_is_a_bad_request_not_a_server_error(client):
+    """PostgreSQL stores no NUL in text or JSON: refused before it gets there."""
+    body = json.dumps([{"00741204": {"vr": "LO", "Value": ["Lung\\u0000CAD"]}}])
+    assert client.post("/dicomweb/workitems", body, content_type=DICOM_JSON).status_code == 400
+    assert client.get("/dicomweb/workitems", {"PatientID": "P\x001"}).status_code == 400

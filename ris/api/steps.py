@@ -25,6 +25,9 @@ class ActiveStationField(serializers.SlugRelatedField):
         super().__init__(slug_field="ae_title", queryset=Station.objects.all(), **kwargs)
 
     def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            # PostgreSQL refuses NUL in text before any lookup could say "not found".
+            raise serializers.ValidationError("An AE title has no NUL character.")
         station = super().to_internal_value(data)
         if not station.active:
             raise serializers.ValidationError(f"The station {station} is not in service.")

@@ -28,9 +28,14 @@ class DicomJSONParser(BaseParser):
         if not body.strip():
             return None
         try:
-            return json.loads(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            data = json.loads(text)
         except (UnicodeDecodeError, ValueError) as error:
             raise ParseError(f"The body is not JSON in UTF-8: {error}") from None
+        if "\x00" in json.dumps(data, ensure_ascii=False):
+            # No DICOM value holds NUL, and PostgreSQL cannot store one.
+            raise ParseError("The body has a NUL character in a value.")
+        return data
 
 
 class DicomJSONRenderer(BaseRenderer):

@@ -69,6 +69,11 @@ class UpsRsView(APIView):
         body = {"detail": comment, "dimse_status": f"0x{dimse_status:04X}"}
         return self.answer(outcome, body)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if any("\x00" in value for value in request.query_params.values()):
+            raise QueryError("A query parameter has a NUL character.")
+
     def succeeded(self, dimse_status: int, data=None, headers=None) -> Response:
         outcome = statuses.outcome(dimse_status, self.transactions[self.request.method])
         return self.answer(outcome, data, headers)
