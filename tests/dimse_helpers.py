@@ -5,7 +5,6 @@ import shutil
 import socket
 import socketserver
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -60,13 +59,19 @@ def matches(responses) -> list[Dataset]:
 
 
 def _dcmtk(program: str) -> str | None:
-    """DCMTK's program on PATH, not pynetdicom's app of the same name, which
-    the virtual environment's bin directory (on PATH when it is activated) holds."""
-    own_bin = os.path.join(sys.prefix, "bin")
-    path = os.pathsep.join(
-        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != own_bin
-    )
-    return shutil.which(program, path=path)
+    """DCMTK's program on PATH, not pynetdicom's app of the same name (a Python
+    script in a virtual environment's bin directory, on PATH when one is active)."""
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = shutil.which(program, path=directory)
+        if candidate and not _is_python_script(candidate):
+            return candidate
+    return None
+
+
+def _is_python_script(path: str) -> bool:
+    with open(path, "rb") as executable:
+        first_line = executable.readline(200)
+    return first_line.startswith(b"#!") and b"python" in first_line
 
 
 FINDSCU = _dcmtk("findscu")
