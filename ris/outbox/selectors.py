@@ -1,4 +1,4 @@
-"""Read paths of the outbox: which message may go next, and the queues for operators."""
+"""Read paths of the outbox: which message may go next."""
 
 from datetime import datetime
 
@@ -28,10 +28,3 @@ def outbox_due_heads(
         .filter(~Exists(earlier))
         .order_by("next_attempt_at", "id")
     )
-
-
-def outbox_pending(*, channel: str, destination: str) -> QuerySet[OutboundMessage]:
-    """The queue of one destination: its pending messages in sending order."""
-    return OutboundMessage.objects.filter(
-        channel=channel, destination=destination, state=State.PENDING
-    ).order_by("id")
