@@ -1,8 +1,6 @@
 """MPPS N-CREATE and N-SET (PS3.4 F.7), translated to and from ris.mpps.services."""
 
-from pydicom import Dataset
-
-from dimse.handlers.nservice import perform
+from dimse.handlers.nservice import created, perform, requested_instance_uid
 from ris.dicom.statuses import SUCCESS
 from ris.mpps.services import mpps_create, mpps_set
 from ris.nodes.models import Service
@@ -24,18 +22,12 @@ def handle_n_set(event):
 
 
 def _create(event):
-    requested_uid = event.request.AffectedSOPInstanceUID
     performed = mpps_create(
-        sop_instance_uid=str(requested_uid) if requested_uid else None,
+        sop_instance_uid=requested_instance_uid(event),
         attributes=event.attribute_list,
         calling_ae_title=event.assoc.requestor.ae_title.strip(),
     )
-    if requested_uid:
-        return SUCCESS, None, performed.sop_instance_uid
-    # PS3.7 10.1.5.1.4: the RIS made the UID, so the response carries it.
-    made = Dataset()
-    made.AffectedSOPInstanceUID = performed.sop_instance_uid
-    return SUCCESS, made, performed.sop_instance_uid
+    return created(event, performed.sop_instance_uid)
 
 
 def _set(event):

@@ -10,7 +10,7 @@ from pydicom import Dataset
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
 from ris.dicom.errors import DicomError
-from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE
+from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE, SUCCESS
 
 LOGGER = logging.getLogger("dimse")
 
@@ -52,3 +52,19 @@ def perform(
         (time.monotonic() - started) * 1000,
     )
     return result
+
+
+def requested_instance_uid(event) -> str | None:
+    """The SOP Instance UID an N-CREATE asks for, or None: the RIS makes one."""
+    uid = event.request.AffectedSOPInstanceUID
+    return str(uid) if uid else None
+
+
+def created(event, uid: str) -> Outcome:
+    """Success to an N-CREATE. If the RIS made the UID, the response carries it
+    (PS3.7 10.1.5.1.4)."""
+    if requested_instance_uid(event):
+        return SUCCESS, None, uid
+    made = Dataset()
+    made.AffectedSOPInstanceUID = uid
+    return SUCCESS, made, uid

@@ -15,13 +15,12 @@ from pynetdicom.sop_class import (
     UnifiedProcedureStepWatch,
 )
 
-from dimse.handlers.nservice import perform
+from dimse.handlers.nservice import created, perform, requested_instance_uid
 from ris.dicom import statuses
 from ris.dicom.charset import set_response_character_set
 from ris.dicom.errors import DicomError
 from ris.nodes.models import Service
 from ris.ups import services
-from ris.ups.events import CANCEL_REQUEST_ARGUMENTS
 
 UPS_SOP_CLASSES = {
     str(uid)
@@ -82,17 +81,12 @@ def handle_n_action(event):
 
 
 def _create(event):
-    requested_uid = event.request.AffectedSOPInstanceUID
     workitem = services.ups_create(
-        sop_instance_uid=str(requested_uid) if requested_uid else None,
+        sop_instance_uid=requested_instance_uid(event),
         attributes=event.attribute_list,
         created_by=_calling_ae(event),
     )
-    if requested_uid:
-        return statuses.SUCCESS, None, workitem.sop_instance_uid
-    made = Dataset()  # PS3.7 10.1.5.1.4: the RIS made the UID, the response says it
-    made.AffectedSOPInstanceUID = workitem.sop_instance_uid
-    return statuses.SUCCESS, made, workitem.sop_instance_uid
+    return created(event, workitem.sop_instance_uid)
 
 
 def _set(event):
@@ -131,12 +125,8 @@ def _change_state(event, uid: str, information: Dataset) -> int:
 
 
 def _request_cancel(event, uid: str, information: Dataset) -> int:
-    request = Dataset()
-    for keyword in CANCEL_REQUEST_ARGUMENTS:
-        if keyword in information:
-            request[keyword] = information[keyword]
     return services.ups_request_cancel(
-        sop_instance_uid=uid, requesting_ae=_calling_ae(event), request=request
+        sop_instance_uid=uid, requesting_ae=_calling_ae(event), request=information
     )
 
 

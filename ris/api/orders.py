@@ -14,21 +14,13 @@ from ris.api.steps import ScheduledStepOutputSerializer, StepInputSerializer
 from ris.scheduling import selectors, services
 from ris.scheduling.models import Order, Patient, Priority, ProcedureCode, RequestedProcedure
 
+# What identifies an order, fixed at booking, then what may be changed after.
 ORDER_FIELDS = [
     "accession_number",
     "issuer_of_accession_number",
     "placer_order_number",
     "placer_issuer",
-    "filler_order_number",
-    "filler_issuer",
-    "referring_physician_name",
-    "requesting_physician",
-    "requesting_service",
-    "reason_for_request",
-    "priority",
-    "admission_id",
-    "current_patient_location",
-    "comments",
+    *sorted(services.ORDER_UPDATABLE_FIELDS),
 ]
 
 

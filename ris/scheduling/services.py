@@ -226,7 +226,7 @@ def order_refresh_status(*, order: Order) -> None:
             new_status = OrderStatus.DISCONTINUED
         else:
             new_status = OrderStatus.CANCELED
-    elif statuses - {StepStatus.SCHEDULED, StepStatus.ARRIVED, StepStatus.READY}:
+    elif statuses - PENDING_STEP_STATUSES:
         new_status = OrderStatus.IN_PROGRESS
     else:
         new_status = OrderStatus.SCHEDULED

@@ -26,6 +26,12 @@ def workitems_active() -> QuerySet[Workitem]:
     )
 
 
+def workitem_known(*, sop_instance_uid: str) -> bool:
+    """Whether the RIS ever had this workitem: its row stays, for audit, after
+    it leaves the worklist (UPS-RS answers 410 Gone for it, PS3.18 11.5.3)."""
+    return Workitem.objects.filter(sop_instance_uid=sop_instance_uid).exists()
+
+
 def workitem_active_get(*, sop_instance_uid: str, for_update: bool = False) -> Workitem | None:
     """The managed workitem with this UID, or None; locked for update if asked."""
     workitems = workitems_active().filter(sop_instance_uid=sop_instance_uid)

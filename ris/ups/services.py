@@ -165,7 +165,8 @@ def ups_request_cancel(
     PROGRESS as the table has it (a State Report for each step), filling in
     what CANCELED needs. IN PROGRESS: the performer decides; the RIS tells the
     subscribers (UPS Cancel Requested) and answers success, or 0xC312 if no
-    one is subscribed to be told.
+    one is subscribed to be told. Of `request`, the Action Information, only
+    the arguments of Table CC.2.2-1 are read (events.CANCEL_REQUEST_ARGUMENTS).
     """
     request = request or Dataset()
     workitem = _get_for_update(sop_instance_uid)

@@ -21,9 +21,9 @@ from ris.dicom.errors import DicomError
 from ris.dicom.statuses import SUCCESS, UPS_NO_SUCH_INSTANCE
 from ris.dicom.vr import validate_ae_title
 from ris.ups import FILTERED_GLOBAL_SUBSCRIPTION_UID, services
-from ris.ups.events import CANCEL_REQUEST_ARGUMENTS
-from ris.ups.models import Delivery, Workitem
+from ris.ups.models import Delivery
 from ris.ups.query import workitem_find
+from ris.ups.selectors import workitem_known
 from ris.upsrs import statuses
 from ris.upsrs.media import (
     AcceptParameterNegotiation,
@@ -96,7 +96,7 @@ class UpsRsView(APIView):
         """PS3.18 11.5.3: 410 Gone for a workitem the RIS knows existed (its
         row stays, for audit, after it leaves the worklist)."""
         uid = self.kwargs.get("uid")
-        return bool(uid) and Workitem.objects.filter(sop_instance_uid=uid).exists()
+        return bool(uid) and workitem_known(sop_instance_uid=uid)
 
     def body_dataset(self, *, required: bool = True) -> Dataset | None:
         """The request's one data set. A body without a Content-Type is 415, as
@@ -136,7 +136,8 @@ class WorkitemsView(UpsRsView):
                 results.append(dataset)
             else:
                 remaining += 1
-        results = [_full(dataset) for dataset in results] if search.include_all else results
+        if search.include_all:  # a workitem that left the worklist meanwhile is left out
+            results = [full for full in map(_full, results) if full is not None]
         warnings = list(search.warnings)
         if remaining:
             warnings.append(f"There are {remaining} additional results that can be requested")
@@ -146,7 +147,7 @@ class WorkitemsView(UpsRsView):
             headers["Warning"] = ", ".join(statuses.warning_header(service, w) for w in warnings)
         if not results:
             return Response(status=204, headers=headers)
-        body = [dataset_to_json(dataset) for dataset in results if dataset is not None]
+        body = [dataset_to_json(dataset) for dataset in results]
         return Response(body, status=200, headers=headers)
 
 
@@ -194,13 +195,10 @@ class CancelRequestView(UpsRsView):
     transactions = {"POST": statuses.CANCEL_REQUEST}
 
     def post(self, request, uid):
-        given = self.body_dataset(required=False) or Dataset()
-        arguments = Dataset()
-        for keyword in CANCEL_REQUEST_ARGUMENTS:
-            if keyword in given:
-                arguments[keyword] = given[keyword]
         status = services.ups_request_cancel(
-            sop_instance_uid=uid, requesting_ae=_requesting_ae(request), request=arguments
+            sop_instance_uid=uid,
+            requesting_ae=_requesting_ae(request),
+            request=self.body_dataset(required=False) or Dataset(),
         )
         return self.succeeded(status)
 
