@@ -1,6 +1,6 @@
 """/api/v1/orders/: book in one request, idempotently; change; cancel; list and filter."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -58,10 +58,23 @@ def test_create_books_the_order_procedures_and_steps(api, payload):
 
 def test_create_takes_several_procedures_and_steps(api, payload):
     procedure = payload["requested_procedures"][0]
+    first_start = datetime.fromisoformat(procedure["scheduled_steps"][0]["start"])
     procedure["scheduled_steps"].append(
-        {**procedure["scheduled_steps"][0], "expected_duration_minutes": 45}
+        {
+            **procedure["scheduled_steps"][0],
+            "expected_duration_minutes": 45,
+            "start": _later(first_start, 1),
+        }
     )
-    payload["requested_procedures"].append(procedure)
+    payload["requested_procedures"].append(
+        {
+            **procedure,
+            "scheduled_steps": [
+                {**step, "start": _later(first_start, 2 + index)}
+                for index, step in enumerate(procedure["scheduled_steps"])
+            ],
+        }
+    )
     response = api.post(URL, payload, format="json")
     assert response.status_code == 201, response.data
     assert ScheduledProcedureStep.objects.count() == 4
@@ -92,9 +105,17 @@ def test_create_same_number_other_content_is_409(api, payload):
 
 def test_create_same_number_other_placer_is_another_order(api, payload):
     api.post(URL, payload, format="json")
-    response = api.post(URL, {**payload, "placer_issuer": "OTHER"}, format="json")
+    [procedure] = payload["requested_procedures"]
+    [step] = procedure["scheduled_steps"]
+    other_slot = {**step, "start": _later(datetime.fromisoformat(step["start"]), 1)}
+    other = {**payload, "requested_procedures": [{**procedure, "scheduled_steps": [other_slot]}]}
+    response = api.post(URL, {**other, "placer_issuer": "OTHER"}, format="json")
     assert response.status_code == 201
     assert Order.objects.count() == 2
+
+
+def _later(start: datetime, hours: int) -> str:
+    return (start + timedelta(hours=hours)).isoformat()
 
 
 @pytest.mark.parametrize(

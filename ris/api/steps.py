@@ -163,7 +163,7 @@ class ScheduledStepViewSet(ApiErrorsMixin, viewsets.GenericViewSet):
         description=(
             "A new start, and optionally a new station (the step then takes its AE title, "
             "name, room and modality). A step already started or done is refused (409). "
-            "Overlaps with other steps of the station are not checked."
+            "A slot the station has no room for (Station.capacity) is refused (409)."
         ),
         request=RescheduleInputSerializer,
         responses={200: ScheduledStepListSerializer, **error_responses(400, 404, 409)},

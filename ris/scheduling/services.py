@@ -55,6 +55,9 @@ class StepRequest:
     pre_medication: str = ""
     requested_contrast_agent: str = ""
     comments: str = ""
+    # An import mirrors a schedule that exists already, overlaps and all; the
+    # RIS's own bookings keep to each station's capacity.
+    allow_double_booking: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ def _scheduled_step_create(
         status=step.status,
     )
     scheduled.fill_defaults()
+    if not step.allow_double_booking:
+        _check_station_free(scheduled)
     _validated_save(scheduled)
     if step.protocol_codes is None:
         scheduled_step_take_default_protocols(step=scheduled)
@@ -405,18 +410,9 @@ def scheduled_step_reschedule(
     *, step: ScheduledProcedureStep, start: datetime, station: Station | None = None
 ) -> ScheduledProcedureStep:
     """Move a step that has not started to a new start, and optionally to another
-    station (whose AE title, name and room it then copies, as at booking).
-
-    Overlapping steps on one station are not refused: the RIS has no notion of
-    a station's capacity (a department may well double-book).
-    """
-    # Lock the step: an MPPS starting it and a reschedule are applied one after the other.
-    step = ScheduledProcedureStep.objects.select_for_update().get(pk=step.pk)
-    if step.status not in PENDING_STEP_STATUSES:
-        raise SchedulingConflict(
-            f"The step {step.sps_id} is {step.get_status_display().lower()}; "
-            "only a step that has not started can be rescheduled."
-        )
+    station (whose AE title, name and room it then copies, as at booking). The
+    new slot must be free on the station (Station.capacity)."""
+    step = _pending_step_for_update(step, change="rescheduled")
     if station is not None and station.pk != step.station_id:
         if not station.active:
             raise ValidationError({"station": f"The station {station} is not in service."})
@@ -426,7 +422,79 @@ def scheduled_step_reschedule(
         step.location = station.location
         step.modality = station.modality
     step.start = start
+    _check_station_free(step)
     return _validated_save(step)
+
+
+@transaction.atomic
+def scheduled_step_cancel(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
+    """Cancel one step that has not started: it leaves the worklist and frees its
+    slot, and its order's status follows (canceled once nothing else is left)."""
+    step = _pending_step_for_update(step, change="canceled")
+    scheduled_steps_set_status(statuses={step: StepStatus.CANCELED})
+    return step
+
+
+@transaction.atomic
+def scheduled_step_mark_arrived(*, step: ScheduledProcedureStep) -> ScheduledProcedureStep:
+    """The patient of a scheduled step has arrived (Scheduled Procedure Step
+    Status ARRIVED, PS3.3 C.4.10); the step stays on the worklist. Marking a
+    step that is arrived or ready already changes nothing."""
+    step = _pending_step_for_update(step, change="marked arrived")
+    if step.status == StepStatus.SCHEDULED:
+        scheduled_steps_set_status(statuses={step: StepStatus.ARRIVED})
+    return step
+
+
+def _pending_step_for_update(step: ScheduledProcedureStep, *, change: str):
+    """The step, locked (an MPPS starting it and a change from a scheduler are
+    applied one after the other), if it has not started; else a conflict."""
+    step = (
+        ScheduledProcedureStep.objects.select_for_update(of=("self",))
+        .select_related("requested_procedure")
+        .get(pk=step.pk)
+    )
+    if step.status not in PENDING_STEP_STATUSES:
+        raise SchedulingConflict(
+            f"The step {step.sps_id} is {step.get_status_display().lower()}; "
+            f"only a step that has not started can be {change}."
+        )
+    return step
+
+
+# Steps that no longer hold their station's time.
+CALLED_OFF_STEP_STATUSES = {StepStatus.CANCELED, StepStatus.DISCONTINUED}
+
+
+def _check_station_free(step: ScheduledProcedureStep) -> None:
+    """Refuse a booking that would give its station more steps at one time than
+    the station's capacity (a double booking); capacity 0 is no limit."""
+    station = step.station
+    if station is None or station.capacity == 0:
+        return
+    # Lock the station's row: two bookings of one slot at once are checked one
+    # after the other, so the second sees the first.
+    list(Station.objects.select_for_update().filter(pk=station.pk))
+    overlapping = (
+        ScheduledProcedureStep.objects.filter(station=station, start__lt=step.end)
+        .exclude(status__in=CALLED_OFF_STEP_STATUSES)
+        .exclude(pk=step.pk)
+        .alias(booked_until=models.F("start") + models.F("expected_duration"))
+        .filter(booked_until__gt=step.start)
+        .order_by("start")
+    )
+    taken = list(overlapping.select_related("requested_procedure__order")[: station.capacity])
+    if len(taken) >= station.capacity:
+        first = taken[0]
+        begin, end = (
+            timezone.localtime(moment).strftime("%H:%M") for moment in (first.start, first.end)
+        )
+        raise SchedulingConflict(
+            f"{station.name} is already booked from {begin} to {end} on "
+            f"{timezone.localtime(first.start):%Y-%m-%d} ({first.description}, "
+            f"accession {first.requested_procedure.order.accession_number}); "
+            "choose another time or station."
+        )
 
 
 @transaction.atomic

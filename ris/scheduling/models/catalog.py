@@ -93,6 +93,11 @@ class Station(models.Model):
     location = sh_field("room", dicom="0040,0011", blank=True)
     description = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True, help_text="Inactive stations cannot be booked.")
+    capacity = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="How many exams the station can be booked for at one time; "
+        "0: no limit (a walk-in room).",
+    )
 
     class Meta:
         ordering = ["modality", "ae_title"]

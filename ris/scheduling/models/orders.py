@@ -267,6 +267,8 @@ class ScheduledProcedureStep(models.Model):
     class Meta:
         verbose_name = "scheduled procedure step"
         ordering = ["start"]
+        # Technologists mark arrivals but do not book or move steps.
+        permissions = [("mark_arrived", "Can mark a patient arrived for a step")]
         constraints = [
             models.UniqueConstraint(
                 fields=["requested_procedure", "sps_id"], name="unique_sps_id_per_procedure"
