@@ -33,7 +33,7 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_setup
-	@echo "Web UI and admin: http://$(HOST):$(WEB_PORT)/admin/  REST API: http://$(HOST):$(WEB_PORT)/api/docs/"
+	@echo "Web UI: http://$(HOST):$(WEB_PORT)/ (logins above)  Admin: /admin/  REST API: /api/docs/"
 	@echo "DICOM service: AE title $${RIS_AE_TITLE:-RIS}, port $(DIMSE_PORT) (try: findscu -W -aec RIS -k PatientName 127.0.0.1 $(DIMSE_PORT))"
 	$(BIN)/python manage.py dimse --port $(DIMSE_PORT) & dimse=$$!; \
 	trap 'kill $$dimse 2>/dev/null; wait $$dimse' EXIT INT TERM; \

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "ris.outbox",
     "ris.ups",
     "ris.api",
+    "ris.web",
+    "ris.audit",
     "dimse",
 ]
 
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ris.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -123,6 +126,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+
+# The web UI: everything is behind login (ris.web).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "web:board"
+LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -257,3 +265,8 @@ RIS_WEBHOOK_TIMEOUT = env.float("RIS_WEBHOOK_TIMEOUT", default=10.0)
 # The most workitems one UPS-RS search returns; a Warning says how many more
 # there are, to be fetched with offset.
 RIS_UPSRS_MAX_RESULTS = env.int("RIS_UPSRS_MAX_RESULTS", default=1000)
+
+# --- The scheduler's web UI ----------------------------------------------------
+
+# Seconds between the day board's looks for changes (MPPS, other schedulers).
+RIS_WEB_BOARD_REFRESH = env.float("RIS_WEB_BOARD_REFRESH", default=5.0)

@@ -2,6 +2,7 @@ import pytest
 
 from dimse import server
 from ris.nodes.services import remote_ae_add
+from tests.browser_helpers import browser, new_page  # noqa: F401 (fixtures)
 from tests.dimse_helpers import MppsScp, free_port
 
 

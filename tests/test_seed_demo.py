@@ -4,6 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -94,8 +95,14 @@ def test_demo_setup_seeds_once_and_prints_a_working_login(settings, tmp_path, cl
     cross_sectional = ScheduledProcedureStep.objects.filter(modality__in=["CT", "MR"])
     assert workitems.count() == cross_sectional.count()  # one for each CT and MR step, once
     assert all(workitem.state == "SCHEDULED" for workitem in workitems)
-    logins = [line for line in out.getvalue().splitlines() if line.startswith("Admin login")]
-    assert len(logins) == 2
-    assert logins[0] == logins[1]
-    username, password = logins[0].split(": ", 1)[1].split(" / ")
-    assert client.login(username=username, password=password)
+    logins = [line for line in out.getvalue().splitlines() if line.startswith("Login ")]
+    assert len(logins) == 6  # one per role, twice, the same each time
+    assert logins[:3] == logins[3:]
+    for login in logins[:3]:
+        username, password = login.removeprefix("Login ").split(" (")[0].split(" / ")
+        assert client.login(username=username, password=password)
+    technologist = get_user_model().objects.get(username="technologist")
+    assert technologist.has_perm("scheduling.mark_arrived")
+    assert not technologist.has_perm("scheduling.add_order")
+    assert not technologist.is_staff
+    assert get_user_model().objects.get(username="admin").is_staff

@@ -113,6 +113,14 @@ def test_order_create_refuses_a_duplicate_accession_number():
 
 def test_patient_create_validates_before_writing():
     with pytest.raises(ValidationError):
-        patient_create(patient_id="", family_name="Smith")
+        patient_create(patient_id="X0", family_name="Smith", sex="X")
+    assert not Patient.objects.exists()
     patient = patient_create(patient_id="X1", family_name="Ødegård", given_name="Åsa")
     assert Patient.objects.get(pk=patient.pk).family_name == "Ødegård"
+
+
+def test_patient_create_without_an_id_gets_the_next_one_of_the_ris():
+    first = patient_create(family_name="Smith")
+    second = patient_create(patient_id="", family_name="Jones")
+    assert first.patient_id.startswith("PID")
+    assert second.patient_id > first.patient_id

@@ -11,6 +11,8 @@ import logging
 from django.conf import settings
 from django.db import close_old_connections
 
+from ris.audit.context import Actor
+from ris.audit.models import ActorKind
 from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
 
 LOGGER = logging.getLogger("dimse")
@@ -24,6 +26,12 @@ CALLED_AE_NOT_RECOGNIZED = 0x07
 def peer(assoc) -> str:
     requestor = assoc.requestor
     return f"{requestor.ae_title or '?'}@{requestor.address}:{requestor.port}"
+
+
+def actor(assoc) -> Actor:
+    """The calling AE, for the audit trail: its title and where it called from."""
+    requestor = assoc.requestor
+    return Actor(kind=ActorKind.AE, name=requestor.ae_title.strip(), address=requestor.address)
 
 
 def handle_requested(event) -> None:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from pydicom import Dataset
 
-from dimse.handlers.associations import may_use, peer
+from dimse.handlers.associations import actor, may_use, peer
 from dimse.handlers.status import failure_status
+from ris.audit.context import acting_as
 from ris.dicom.errors import DicomError
 from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE, SUCCESS
 
@@ -34,7 +35,8 @@ def perform(
     try:
         if not may_use(event.assoc, service):
             raise DicomError(f"This AE may not use {service}", status=NOT_AUTHORIZED)
-        status, dataset, uid = perform(event)
+        with acting_as(actor(event.assoc)):
+            status, dataset, uid = perform(event)
         result = (status, dataset)
     except DicomError as error:
         result = (failure_status(error, elements_field=elements_field), None)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydicom import Dataset
 
+from ris.audit.services import audit_record
 from ris.dicom import statuses
 from ris.dicom.datetimes import local_datetime
 from ris.dicom.errors import DicomError
@@ -53,6 +54,7 @@ def mpps_create(
     try:
         with transaction.atomic():
             performed.save()
+            audit_record(action="mpps.create", **_ref(uid), detail={"status": performed.status})
             performed.scheduled_steps.set(_scheduled_steps_for(attributes))
             _move_schedule(performed)
             _forward(N_CREATE, uid, attributes)
@@ -91,6 +93,8 @@ def mpps_set(*, sop_instance_uid: str, modifications: Dataset) -> PerformedProce
         if status in rules.FINAL:
             reason_required = settings.RIS_MPPS_REQUIRE_DISCONTINUATION_REASON
             checks.check_final(merged, status, reason_required=reason_required)
+        detail = {"status": [performed.status, status]}
+        audit_record(action="mpps.set", **_ref(sop_instance_uid), detail=detail)
         _store(performed, merged)
         performed.save()
         _move_schedule(performed)
@@ -102,13 +106,43 @@ def mpps_link(*, performed: PerformedProcedureStep, steps: list[ScheduledProcedu
     """Link a performed step to scheduled steps (reconciling an unmatched MPPS);
     the schedule moves as if they had been referenced from the start."""
     with transaction.atomic():
-        performed.scheduled_steps.add(*steps)
+        known = set(performed.scheduled_steps.values_list("pk", flat=True))
+        added = [step for step in steps if step.pk not in known]
+        if added:  # the admin's form saves its links itself, then calls this
+            performed.scheduled_steps.add(*added)
+            detail = {"steps": sorted(step.sps_id for step in added)}
+            audit_record(action="mpps.link", **_ref(performed.sop_instance_uid), detail=detail)
         _move_schedule(performed)
+
+
+class AlreadyLinked(DicomError):
+    """An unmatched MPPS that someone linked meanwhile: not linked twice."""
+
+    status = statuses.PROCESSING_FAILURE
+
+
+@transaction.atomic
+def mpps_reconcile(
+    *, performed: PerformedProcedureStep, steps: list[ScheduledProcedureStep]
+) -> None:
+    """Link an MPPS that matched nothing to the steps it performed (one, or
+    several in the group case, PS3.4 F.7.2.1.1). Two schedulers reconciling
+    one MPPS at once: its row lock makes the second see the first's link and
+    be refused, rather than link it a second time elsewhere."""
+    locked = PerformedProcedureStep.objects.select_for_update().get(pk=performed.pk)
+    if locked.scheduled_steps.exists():
+        raise AlreadyLinked(f"The MPPS {locked} is already linked to a scheduled step.")
+    mpps_link(performed=locked, steps=steps)
 
 
 def stored_dataset(performed: PerformedProcedureStep) -> Dataset:
     """The MPPS as sent and modified, from its DICOM JSON."""
     return Dataset.from_json(performed.dataset)
+
+
+def _ref(uid: str) -> dict:
+    """The performed step, as the audit trail names it."""
+    return {"object_type": "mpps", "object_id": uid}
 
 
 def _check_uid(uid: str) -> None:

@@ -1,6 +1,9 @@
 """Reading the schedule: what the doors (REST, web UI) list and look up."""
 
+from datetime import date, datetime, time, timedelta
+
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 import ris.dicom.lookups  # noqa: F401  (registers __dicom_wildcard)
 from ris.dicom.person_name import search_pattern
@@ -37,3 +40,17 @@ def scheduled_steps_list() -> QuerySet[ScheduledProcedureStep]:
     return ScheduledProcedureStep.objects.select_related(
         "station", "requested_procedure__order", "requested_procedure__procedure_code"
     ).prefetch_related("performed_steps")
+
+
+def scheduled_steps_on_day(*, day: date) -> QuerySet[ScheduledProcedureStep]:
+    """The steps starting on one day of the department's calendar (TIME_ZONE),
+    in time order, with their patient."""
+    zone = timezone.get_default_timezone()
+    first = datetime.combine(day, time.min, tzinfo=zone)
+    after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return (
+        scheduled_steps_list()
+        .select_related("requested_procedure__order__patient")
+        .filter(start__gte=first, start__lt=after)
+        .order_by("start", "pk")
+    )

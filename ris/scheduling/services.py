@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from ris.audit.services import audit_record
 from ris.dicom import statuses
 from ris.dicom.errors import DicomError
 from ris.dicom.uids import new_uid
@@ -25,6 +26,7 @@ from ris.scheduling.models import (
     Station,
     StepStatus,
 )
+from ris.scheduling.models.identifiers import next_identifiers
 from ris.webhooks.services import webhook_orders_changed, webhook_steps_changed
 
 
@@ -87,9 +89,16 @@ def _validated_save(instance: M) -> M:
     return instance
 
 
+@transaction.atomic
 def patient_create(**fields) -> Patient:
-    """Register a patient after checking every field against its DICOM VR."""
-    return _validated_save(Patient(**fields))
+    """Register a patient after checking every field against its DICOM VR; one
+    registered without a Patient ID gets the RIS's next one."""
+    if not fields.get("patient_id"):
+        [fields["patient_id"]] = next_identifiers("patient")
+    patient = _validated_save(Patient(**fields))
+    detail = {"issuer": patient.issuer_of_patient_id}
+    audit_record(action="patient.create", **_patient_ref(patient), detail=detail)
+    return patient
 
 
 def station_create(**fields) -> Station:
@@ -119,13 +128,19 @@ def order_create(*, patient: Patient, procedures: Sequence[ProcedureRequest], **
     order = _validated_save(Order(patient=patient, **fields))
     for procedure in procedures:
         _requested_procedure_create(order=order, procedure=procedure)
+    booked = _audit_steps(requested_procedure__order=order)
+    detail = {"patient": patient.patient_id, "steps": booked}
+    audit_record(action="order.create", **_order_ref(order), detail=detail)
     return order
 
 
 @transaction.atomic
 def requested_procedure_add(*, order: Order, procedure: ProcedureRequest) -> RequestedProcedure:
     """Add a requested procedure with its steps to an existing order, all or nothing."""
-    return _requested_procedure_create(order=order, procedure=procedure)
+    requested = _requested_procedure_create(order=order, procedure=procedure)
+    detail = {"steps": _audit_steps(requested_procedure=requested)}
+    audit_record(action="order.add_procedure", **_order_ref(order), detail=detail)
+    return requested
 
 
 @transaction.atomic
@@ -133,7 +148,10 @@ def scheduled_step_add(
     *, requested_procedure: RequestedProcedure, step: StepRequest
 ) -> ScheduledProcedureStep:
     """Add a scheduled step to an existing requested procedure."""
-    return _scheduled_step_create(requested=requested_procedure, step=step)
+    scheduled = _scheduled_step_create(requested=requested_procedure, step=step)
+    detail = {"steps": _audit_steps(pk=scheduled.pk)}
+    audit_record(action="step.create", **_step_ref(scheduled), detail=detail)
+    return scheduled
 
 
 def _requested_procedure_create(*, order: Order, procedure: ProcedureRequest) -> RequestedProcedure:
@@ -206,6 +224,8 @@ def scheduled_steps_set_status(*, statuses: dict[ScheduledProcedureStep, str]) -
     changed = []
     for step, status in statuses.items():
         if step.status != status:
+            detail = {"status": [step.status, status]}
+            audit_record(action="step.status", **_step_ref(step), detail=detail)
             step.status = status
             step.save(update_fields=["status", "updated_at"])
             changed.append(step)
@@ -236,6 +256,8 @@ def order_refresh_status(*, order: Order) -> None:
     else:
         new_status = OrderStatus.SCHEDULED
     if order.status != new_status:
+        detail = {"status": [order.status, new_status]}
+        audit_record(action="order.status", **_order_ref(order), detail=detail)
         order.status = new_status
         order.save(update_fields=["status", "updated_at"])
         webhook_orders_changed(orders=[order])
@@ -284,8 +306,18 @@ def patient_update(*, patient: Patient, **fields) -> Patient:
     """Change a patient's identification or demographics after checking every value."""
     # Lock the row: two corrections of one patient are applied one after the other.
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    previous_id = patient.patient_id
+    changed = _changed_fields(patient, fields)
     _assign(patient, fields=fields, allowed=PATIENT_UPDATABLE_FIELDS)
-    return _validated_save(patient)
+    _validated_save(patient)
+    if changed:
+        # Field names only: the values are the patient's data. A changed Patient
+        # ID is given old and new, or the patient's trail would break there.
+        detail = {"fields": changed}
+        if "patient_id" in changed:
+            detail["patient_id"] = [previous_id, patient.patient_id]
+        audit_record(action="patient.update", **_patient_ref(patient), detail=detail)
+    return patient
 
 
 @transaction.atomic
@@ -326,6 +358,8 @@ def patient_merge(*, surviving: Patient, merged: Patient) -> Patient:
         )
     merged.delete()
     surviving.save(update_fields=["updated_at"])
+    detail = {"merged": merged.patient_id, "merged_issuer": merged.issuer_of_patient_id}
+    audit_record(action="patient.merge", **_patient_ref(surviving), detail=detail)
     return surviving
 
 
@@ -401,8 +435,12 @@ def order_update(*, order: Order, **fields) -> Order:
     """Change an order's request details (comments, priority, physicians, ...)."""
     # Lock the row: a change and a status update of the same order wait for each other.
     order = Order.objects.select_for_update().get(pk=order.pk)
+    changed = _changed_fields(order, fields)
     _assign(order, fields=fields, allowed=ORDER_UPDATABLE_FIELDS)
-    return _validated_save(order)
+    _validated_save(order)
+    if changed:
+        audit_record(action="order.update", **_order_ref(order), detail={"fields": changed})
+    return order
 
 
 @transaction.atomic
@@ -413,6 +451,7 @@ def scheduled_step_reschedule(
     station (whose AE title, name and room it then copies, as at booking). The
     new slot must be free on the station (Station.capacity)."""
     step = _pending_step_for_update(step, change="rescheduled")
+    before = (step.start, step.scheduled_station_ae_title)
     if station is not None and station.pk != step.station_id:
         if not station.active:
             raise ValidationError({"station": f"The station {station} is not in service."})
@@ -423,7 +462,11 @@ def scheduled_step_reschedule(
         step.modality = station.modality
     step.start = start
     _check_station_free(step)
-    return _validated_save(step)
+    _validated_save(step)
+    after = (step.start, step.scheduled_station_ae_title)
+    detail = {"start": [before[0], after[0]], "station": [before[1], after[1]]}
+    audit_record(action="step.reschedule", **_step_ref(step), detail=detail)
+    return step
 
 
 @transaction.atomic
@@ -521,3 +564,43 @@ def order_cancel(*, order: Order) -> Order:
     )
     order.refresh_from_db()
     return order
+
+
+# --- What the audit trail says of each change (ris.audit): identifiers, statuses,
+# times and stations; never a patient's name or demographics.
+
+
+def _patient_ref(patient: Patient) -> dict:
+    return {"object_type": "patient", "object_id": patient.patient_id}
+
+
+def _order_ref(order: Order) -> dict:
+    return {"object_type": "order", "object_id": order.accession_number}
+
+
+def _step_ref(step: ScheduledProcedureStep) -> dict:
+    return {"object_type": "step", "object_id": step.sps_id}
+
+
+def _changed_fields(instance: models.Model, fields: dict) -> list[str]:
+    """The names of the fields whose values `fields` changes (unknown names are
+    left to _assign to refuse)."""
+    return sorted(name for name, value in fields.items() if getattr(instance, name, value) != value)
+
+
+def _audit_steps(**lookup) -> list[dict]:
+    """The booked steps that match `lookup`: SPS ID, procedure code, station, start."""
+    rows = (
+        ScheduledProcedureStep.objects.filter(**lookup)
+        .order_by("start", "pk")
+        .values_list(
+            "sps_id",
+            "requested_procedure__procedure_code__code_value",
+            "scheduled_station_ae_title",
+            "start",
+        )
+    )
+    return [
+        {"sps_id": sps_id, "procedure_code": code, "station": station, "start": start}
+        for sps_id, code, station, start in rows
+    ]

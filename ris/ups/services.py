@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydicom import Dataset
 
+from ris.audit.services import audit_record
 from ris.dicom import statuses
 from ris.dicom.charset import check_character_set
 from ris.dicom.datetimes import format_datetime
@@ -64,6 +65,8 @@ def ups_create(
         with transaction.atomic():
             locks.global_subscriptions(exclusive=False)
             workitem.save()
+            detail = {"worklist": workitem.worklist_label}
+            audit_record(action="ups.create", **_ref(uid), detail=detail)
             workitem_replace_child_rows(workitem, dataset)
             _subscribe_global_subscribers(workitem, dataset)
     except IntegrityError:
@@ -100,6 +103,8 @@ def ups_set(*, sop_instance_uid: str, modifications: Dataset) -> Workitem:
     _store(workitem, after)
     workitem.save()
     workitem_replace_child_rows(workitem, after)
+    detail = {"attributes": _attribute_names(modifications)}
+    audit_record(action="ups.set", **_ref(sop_instance_uid), detail=detail)
     _emit_changes(workitem, before, after)
     return workitem
 
@@ -151,6 +156,8 @@ def ups_change_state(
         checks.check_final_state(dataset, outcome.new_state)
     if outcome.record_transaction_uid:
         workitem.transaction_uid = transaction_uid
+    detail = {"state": [workitem.state, outcome.new_state]}
+    audit_record(action="ups.state", **_ref(sop_instance_uid), detail=detail)
     _move(workitem, dataset, outcome.new_state)
     return outcome.status
 
@@ -188,8 +195,11 @@ def ups_request_cancel(
         sop_instance_uid=workitem.sop_instance_uid,
         info=events.cancel_requested_info(requesting_ae=requesting_ae, request=request),
     )
+    before = workitem.state
     if workitem.state == SCHEDULED:
         _cancel_scheduled(workitem, request)
+    detail = {"requesting_ae": requesting_ae, "state": [before, workitem.state]}
+    audit_record(action="ups.cancel_request", **_ref(sop_instance_uid), detail=detail)
     return statuses.SUCCESS
 
 
@@ -217,6 +227,9 @@ def ups_subscribe(
     if subscriber.delivery == Delivery.DIMSE:
         _check_receiving_ae(receiving_ae)
     _check_subscriber(subscriber, owner)
+    # Not the matching keys of a filtered subscription: they may name a patient.
+    detail = {"receiving_ae": receiving_ae, "deletion_lock": deletion_lock, "delivery": delivery}
+    audit_record(action="ups.subscribe", **_ref(sop_instance_uid), detail=detail)
     if sop_instance_uid in GLOBAL_INSTANCES:
         filtered = sop_instance_uid == FILTERED_GLOBAL_SUBSCRIPTION_UID
         keys = matching_keys if filtered else None
@@ -247,6 +260,8 @@ def ups_unsubscribe(
     if delivery == Delivery.DIMSE:
         _check_receiving_ae(receiving_ae, or_subscribed=True)
     _check_subscriber(events.Subscriber(receiving_ae, delivery), owner)
+    detail = {"receiving_ae": receiving_ae, "delivery": delivery}
+    audit_record(action="ups.unsubscribe", **_ref(sop_instance_uid), detail=detail)
     if sop_instance_uid in GLOBAL_INSTANCES:
         locks.global_subscriptions(exclusive=True)
         ended = GlobalSubscription.objects.filter(ae_title=receiving_ae, delivery=delivery)
@@ -283,6 +298,8 @@ def ups_suspend_global_subscription(
         )
     locks.global_subscriptions(exclusive=True)
     GlobalSubscription.objects.filter(ae_title=receiving_ae, delivery=delivery).delete()
+    detail = {"receiving_ae": receiving_ae, "delivery": delivery}
+    audit_record(action="ups.suspend", **_ref(sop_instance_uid), detail=detail)
     return statuses.SUCCESS
 
 
@@ -338,6 +355,16 @@ _STATE_REFUSALS = {
     statuses.UPS_NOT_IN_PROGRESS: "The UPS is not IN PROGRESS",
     statuses.INVALID_ARGUMENT_VALUE: "Unknown Procedure Step State",
 }
+
+
+def _ref(uid: str) -> dict:
+    """The workitem (or global subscription instance), as the audit trail names it."""
+    return {"object_type": "ups", "object_id": uid}
+
+
+def _attribute_names(modifications: Dataset) -> list[str]:
+    """Which attributes an N-SET changes, not their values: a workitem holds patient data."""
+    return sorted({e.keyword or str(e.tag) for e in _workitem_elements(modifications)})
 
 
 def _no_such(uid: str) -> DicomError:

@@ -8,14 +8,22 @@ from ris.scheduling.demo import seed_demo
 from ris.scheduling.models import ScheduledProcedureStep
 from ris.ups.demo import seed_demo_workitems
 from ris.ups.models import Workitem
+from ris.web import roles
+from ris.web.roles import user_assign_roles
 
-DEMO_USERNAME = "admin"
+DEMO_ADMIN = "admin"
+# The demo's people: one per role of the web UI (ris.web.roles).
+DEMO_LOGINS = {
+    DEMO_ADMIN: [roles.ADMINISTRATOR, roles.SCHEDULER],
+    "scheduler": [roles.SCHEDULER],
+    "technologist": [roles.TECHNOLOGIST],
+}
 
 
 class Command(BaseCommand):
     help = (
         "Prepare the demo started by 'make run': a schedule and UPS workitems (only if "
-        "there are none yet) and an administrator login, which it prints."
+        "there are none yet) and a login for each role of the web UI, which it prints."
     )
 
     def add_arguments(self, parser):
@@ -32,21 +40,24 @@ class Command(BaseCommand):
         if not Workitem.objects.exists():
             created = seed_demo_workitems()
             self.stdout.write(f"Demo workitems (UPS): {created}.")
-        password = self._demo_password()
-        self.stdout.write(self.style.SUCCESS(f"Admin login: {DEMO_USERNAME} / {password}"))
+        for username, granted in DEMO_LOGINS.items():
+            password = self._demo_login(username, granted)
+            self.stdout.write(
+                self.style.SUCCESS(f"Login {username} / {password} ({', '.join(granted)})")
+            )
 
-    def _demo_password(self) -> str:
-        """The demo administrator's password, made once and kept under var/."""
-        path = settings.VAR_DIR / "demo-admin-password"
+    def _demo_login(self, username: str, granted: list[str]) -> str:
+        """A demo user with its roles; its password is made once and kept under var/."""
+        path = settings.VAR_DIR / f"demo-{username}-password"
         users = get_user_model().objects
-        if path.exists() and users.filter(username=DEMO_USERNAME).exists():
+        user = users.filter(username=username).first()
+        if path.exists() and user is not None:
             return path.read_text().strip()
         password = secrets.token_urlsafe(12)
-        user = users.filter(username=DEMO_USERNAME).first() or users.model(
-            username=DEMO_USERNAME, is_staff=True, is_superuser=True
-        )
+        user = user or users.model(username=username, is_superuser=username == DEMO_ADMIN)
         user.set_password(password)
         user.save()
+        user_assign_roles(user, granted)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(password + "\n")

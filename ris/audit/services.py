@@ -1,0 +1,30 @@
+"""Writing the audit trail: one call from each domain service that changes something."""
+
+from ris.audit.context import current_actor
+from ris.audit.models import AuditEvent
+
+
+def audit_record(
+    *,
+    action: str,
+    object_type: str,
+    object_id: str,
+    detail: dict | None = None,
+    outcome: str = "success",
+) -> AuditEvent:
+    """Record a change as the current actor's.
+
+    Called inside the service's transaction, so that the row is kept if and
+    only if the change is: a change that rolls back leaves no trace here.
+    """
+    actor = current_actor()
+    return AuditEvent.objects.create(
+        actor_kind=actor.kind,
+        actor=actor.name,
+        address=actor.address,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        detail=detail or {},
+    )

@@ -1,0 +1,102 @@
+"""What a scheduler or technologist does to one step from the board."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from ris.scheduling.models import ScheduledProcedureStep
+from ris.scheduling.services import (
+    SchedulingConflict,
+    scheduled_step_cancel,
+    scheduled_step_mark_arrived,
+    scheduled_step_reschedule,
+)
+from ris.web.forms import SlotForm
+
+can_change_steps = permission_required(
+    "scheduling.change_scheduledprocedurestep", raise_exception=True
+)
+
+
+def _step(pk: int) -> ScheduledProcedureStep:
+    return get_object_or_404(
+        ScheduledProcedureStep.objects.select_related(
+            "station", "requested_procedure__order__patient"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@can_change_steps
+def reschedule(request, pk: int):
+    step = _step(pk)
+    local_start = timezone.localtime(step.start)
+    initial = {
+        "station": step.station_id,
+        "day": local_start.date(),
+        "start_time": local_start.time(),
+    }
+    form = SlotForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = scheduled_step_reschedule(
+                step=step, start=form.start(), station=form.cleaned_data["station"]
+            )
+        except SchedulingConflict as conflict:
+            form.refuse(conflict)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Moved {_label(moved)}.")
+            return _to_board(moved)
+    return render(request, "web/reschedule.html", {"nav": "board", "step": step, "form": form})
+
+
+@require_POST
+@login_required
+@can_change_steps
+def cancel(request, pk: int):
+    return _change(request, pk, scheduled_step_cancel, "Canceled")
+
+
+@require_POST
+@login_required
+@permission_required("scheduling.mark_arrived", raise_exception=True)
+def arrive(request, pk: int):
+    return _change(request, pk, scheduled_step_mark_arrived, "Arrived:")
+
+
+def _change(request, pk: int, change, done: str):
+    step = _step(pk)
+    try:
+        change(step=step)
+    except SchedulingConflict as conflict:
+        messages.error(request, conflict.comment)
+    else:
+        messages.success(request, f"{done} {_label(step)}.")
+    return _back(request, step)
+
+
+def _label(step: ScheduledProcedureStep) -> str:
+    patient = step.requested_procedure.order.patient
+    start = timezone.localtime(step.start)
+    return f"{step.description} of {patient} at {start:%H:%M} on {start:%Y-%m-%d}"
+
+
+def _to_board(step: ScheduledProcedureStep):
+    day = timezone.localdate(step.start)
+    return redirect(f"{reverse('web:board')}?date={day:%Y-%m-%d}#step-{step.pk}")
+
+
+def _back(request, step: ScheduledProcedureStep):
+    """To the board the form was on (a relative query only), else to the step's day."""
+    back = request.POST.get("next", "")
+    if back.startswith("?") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return redirect(f"{reverse('web:board')}{back}#step-{step.pk}")
+    return _to_board(step)
