@@ -6,10 +6,11 @@ A throwaway SQLite database under a temporary directory gets the demo schedule
 (`demo_setup`); today's steps are moved along as if it were 10:30 (done, in
 progress, arrived), the web UI is started with uvicorn, and Chromium (Debian's
 package, driven by Playwright) logs in as the demo scheduler and photographs
-the day board.
+the day board and the booking form.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -106,8 +107,14 @@ def photograph(password: str) -> None:
         page.get_by_role("button", name="Log in").click()
         page.goto(f"http://127.0.0.1:{PORT}/?modality=")
         page.screenshot(path=IMAGES / "day-board.png")
+        page.get_by_role("link", name="Book an exam").first.click()
+        page.get_by_label("Name or Patient ID").fill("m")
+        page.get_by_role("button", name="Find").click()
+        page.get_by_role("link", name=re.compile("^Book for ")).first.click()
+        page.get_by_label("Procedures").select_option(index=[0, 1])
+        page.screenshot(path=IMAGES / "booking.png")
         browser.close()
-    print(f"wrote {IMAGES / 'day-board.png'}")
+    print(f"wrote {IMAGES / 'day-board.png'} and {IMAGES / 'booking.png'}")
 
 
 if __name__ == "__main__":

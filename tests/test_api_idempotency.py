@@ -6,8 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
-from ris.scheduling import services
 from ris.scheduling.models import Order, ScheduledProcedureStep
+from ris.scheduling.services import booking
 from tests.api_helpers import his_client, order_payload
 from tests.factories import PatientFactory, ProcedureCodeFactory, StationFactory
 
@@ -26,14 +26,14 @@ def test_a_request_whose_look_up_raced_finds_the_order_after_all(db, payload, mo
     fails on the unique constraint: the answer is the existing order, 200."""
     api = his_client()
     first = api.post(URL, payload, format="json").data
-    looked_up = services._placer_order
+    looked_up = booking._placer_order
     calls = []
 
     def missing_once(**identity):
         calls.append(identity)
         return None if len(calls) == 1 else looked_up(**identity)
 
-    monkeypatch.setattr(services, "_placer_order", missing_once)
+    monkeypatch.setattr(booking, "_placer_order", missing_once)
     response = api.post(URL, payload, format="json")
 
     assert len(calls) == 2
@@ -45,14 +45,14 @@ def test_a_request_whose_look_up_raced_finds_the_order_after_all(db, payload, mo
 def test_a_raced_request_with_other_content_is_409(db, payload, monkeypatch):
     api = his_client()
     api.post(URL, payload, format="json")
-    looked_up = services._placer_order
+    looked_up = booking._placer_order
     calls = []
 
     def missing_once(**identity):
         calls.append(identity)
         return None if len(calls) == 1 else looked_up(**identity)
 
-    monkeypatch.setattr(services, "_placer_order", missing_once)
+    monkeypatch.setattr(booking, "_placer_order", missing_once)
     other = {**payload, "comments": "something else"}
     assert api.post(URL, other, format="json").status_code == 409
     assert Order.objects.count() == 1
