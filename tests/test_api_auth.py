@@ -13,6 +13,8 @@ from rest_framework.throttling import UserRateThrottle
 
 from ris.api.models import ApiClient
 from ris.scheduling.models import Patient
+from ris.web import roles
+from ris.web.roles import user_assign_roles
 from tests.api_helpers import his_client
 from tests.factories import PatientFactory, ScheduledProcedureStepFactory
 
@@ -51,11 +53,9 @@ def test_a_writing_client_writes():
     assert client.post("/api/v1/patients/", NEW_PATIENT, format="json").status_code == 201
 
 
-def test_a_staff_session_uses_the_browsable_api():
-    """A staff user logged in (admin session) gets the HTML page and may write."""
-    staff = get_user_model().objects.create_user("admin", password="pw", is_staff=True)
-    client = APIClient(enforce_csrf_checks=False)
-    client.force_login(staff)
+def test_a_scheduler_session_uses_the_browsable_api():
+    """A scheduler logged in to the web UI gets the HTML pages and may write."""
+    client = session_of("sam", roles.SCHEDULER)
     step = ScheduledProcedureStepFactory()
     order = step.requested_procedure.order
     for url in [
@@ -73,12 +73,29 @@ def test_a_staff_session_uses_the_browsable_api():
     assert client.post("/api/v1/patients/", NEW_PATIENT, format="json").status_code == 201
 
 
-def test_a_logged_in_user_who_is_not_staff_only_reads():
-    user = get_user_model().objects.create_user("clerk", password="pw")
-    client = APIClient()
+def test_a_session_gets_no_more_than_its_roles_allow():
+    """The API gives nobody more than the screens do: no role, nothing; an
+    administrator (reference data) may not cancel orders; a technologist reads."""
+    order = ScheduledProcedureStepFactory().requested_procedure.order
+    nobody = session_of("nobody")
+    assert nobody.get("/api/v1/patients/").status_code == 403
+    administrator = session_of("ada", roles.ADMINISTRATOR)
+    assert administrator.get("/api/v1/orders/").status_code == 200
+    assert administrator.post(f"/api/v1/orders/{order.pk}/cancel/").status_code == 403
+    technologist = session_of("tess", roles.TECHNOLOGIST)
+    assert technologist.get("/api/v1/scheduled-steps/").status_code == 200
+    assert technologist.post("/api/v1/patients/", NEW_PATIENT, format="json").status_code == 403
+    assert technologist.get("/dicomweb/workitems").status_code in (200, 204)
+    order.refresh_from_db()
+    assert order.status == "SCHEDULED"
+
+
+def session_of(username: str, *granted: str) -> APIClient:
+    user = get_user_model().objects.create_user(username, password="pw")
+    user_assign_roles(user, list(granted))
+    client = APIClient(enforce_csrf_checks=False)
     client.force_login(user)
-    assert client.get("/api/v1/patients/").status_code == 200
-    assert client.post("/api/v1/patients/", NEW_PATIENT, format="json").status_code == 403
+    return client
 
 
 def test_command_creates_a_client_and_prints_its_token():

@@ -24,6 +24,8 @@ from ris.scheduling.services import (
 from ris.ups import GLOBAL_SUBSCRIPTION_UID
 from ris.ups.models import Delivery
 from ris.ups.services import ups_unsubscribe
+from ris.web import roles
+from ris.web.roles import user_assign_roles
 from tests.api_helpers import his_client, order_payload
 from tests.factories import (
     PatientFactory,
@@ -100,7 +102,9 @@ def test_a_rest_booking_is_recorded_as_the_api_client():
 def test_a_signed_in_user_is_recorded_by_user_name():
     step = ScheduledProcedureStepFactory()
     client = APIClient()
-    client.force_login(User.objects.create_user(username="alice", is_staff=True))
+    alice = User.objects.create_user(username="alice")
+    user_assign_roles(alice, [roles.SCHEDULER])
+    client.force_login(alice)
 
     response = client.post(
         f"/api/v1/scheduled-steps/{step.pk}/reschedule/",

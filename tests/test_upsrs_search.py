@@ -11,6 +11,8 @@ from ris.ups.query import workitem_find
 from ris.ups.services import ups_change_state, ups_create, ups_set
 from ris.upsrs import statuses
 from ris.upsrs.search import QueryError, filter_keys, search_request
+from ris.web import roles
+from ris.web.roles import user_assign_roles
 from tests.ups_helpers import cancellation_reason, code, workitem
 
 WARNING_PREFIX = '299 http://testserver/dicomweb: "'
@@ -115,7 +117,9 @@ def test_a_warning_header_quotes_the_standards_text():
 @pytest.fixture
 def client(db, django_user_model):
     api = APIClient()
-    api.force_authenticate(django_user_model.objects.create_user(username="viewer"))
+    viewer = django_user_model.objects.create_user(username="viewer")
+    user_assign_roles(viewer, [roles.TECHNOLOGIST])  # sees workitems, changes none
+    api.force_authenticate(viewer)
     return api
 
 

@@ -3,13 +3,11 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from ris.api.errors import ApiErrorsMixin, error_responses
 from ris.api.filters import OrderFilter
 from ris.api.pagination import ApiPagination
-from ris.api.permissions import CanWrite
 from ris.api.steps import ScheduledStepOutputSerializer, StepInputSerializer
 from ris.scheduling import selectors, services
 from ris.scheduling.models import Order, Patient, Priority, ProcedureCode, RequestedProcedure
@@ -161,7 +159,7 @@ def _order_response(order: Order, *, http_status: int = status.HTTP_200_OK) -> R
     ),
 )
 class OrderViewSet(ApiErrorsMixin, viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated, CanWrite]
+    role_permissions = ("scheduling.view_order", "scheduling.change_order")
     serializer_class = OrderOutputSerializer
     pagination_class = ApiPagination
     filterset_class = OrderFilter

@@ -4,13 +4,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from ris.api.errors import ApiErrorsMixin, error_responses
 from ris.api.filters import PatientFilter
 from ris.api.pagination import ApiPagination
-from ris.api.permissions import CanWrite
 from ris.scheduling import selectors, services
 from ris.scheduling.models import OtherPatientID, Patient
 
@@ -98,7 +96,7 @@ class PatientMergeInputSerializer(serializers.Serializer):
     ),
 )
 class PatientViewSet(ApiErrorsMixin, viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated, CanWrite]
+    role_permissions = ("scheduling.view_patient", "scheduling.change_patient")
     serializer_class = PatientOutputSerializer
     pagination_class = ApiPagination
     filterset_class = PatientFilter

@@ -48,6 +48,7 @@ class PerformedStepOutputSerializer(serializers.ModelSerializer):
 )
 class PerformedStepViewSet(ApiErrorsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PerformedStepOutputSerializer
+    role_permissions = ("mpps.view_performedprocedurestep", "mpps.change_performedprocedurestep")
     pagination_class = ApiPagination
     filterset_class = PerformedStepFilter
 

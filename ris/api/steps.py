@@ -6,13 +6,11 @@ from datetime import timedelta
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from ris.api.errors import ApiErrorsMixin, error_responses
 from ris.api.filters import ScheduledStepFilter
 from ris.api.pagination import ApiPagination
-from ris.api.permissions import CanWrite
 from ris.mpps.models import PerformedProcedureStep
 from ris.scheduling import selectors, services
 from ris.scheduling.models import Modality, ScheduledProcedureStep, Station
@@ -143,7 +141,10 @@ class RescheduleInputSerializer(serializers.Serializer):
     ),
 )
 class ScheduledStepViewSet(ApiErrorsMixin, viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated, CanWrite]
+    role_permissions = (
+        "scheduling.view_scheduledprocedurestep",
+        "scheduling.change_scheduledprocedurestep",
+    )
     serializer_class = ScheduledStepListSerializer
     pagination_class = ApiPagination
     filterset_class = ScheduledStepFilter

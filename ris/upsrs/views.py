@@ -11,11 +11,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from pydicom import Dataset
 from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ris.api.permissions import CanWrite
 from ris.dicom.charset import set_response_character_set
 from ris.dicom.errors import DicomError
 from ris.dicom.statuses import SUCCESS, UPS_NO_SUCH_INSTANCE
@@ -50,7 +48,7 @@ class UpsRsView(APIView):
     # Creating and changing workitems, and subscribing (which decides where an
     # AE title's events go), is for clients that may write, as in the REST
     # API; reading and searching, for every signed-in client.
-    permission_classes = [IsAuthenticated, CanWrite]
+    role_permissions = ("ups.view_workitem", "ups.change_workitem")
     transactions: dict[str, str] = {}
     transaction_uid: str | None = None  # the one given, to tell "missing" from "incorrect"
 

@@ -96,8 +96,11 @@ class UpsEventConsumer(AsyncWebsocketConsumer):
 
 @database_sync_to_async
 def _may_open(user, ae_title: str) -> bool:
-    """The client that subscribed the AE title opens its socket (or staff)."""
-    return user.is_staff or websocket_subscriber_owned_by(ae_title=ae_title, user=user)
+    """The client that subscribed the AE title opens its socket (or a person
+    whose roles let them see workitems)."""
+    if user.has_perm("ups.view_workitem"):
+        return True
+    return websocket_subscriber_owned_by(ae_title=ae_title, user=user)
 
 
 @database_sync_to_async
