@@ -2,6 +2,7 @@
 
 import pytest
 
+from ris.audit.models import AuditEvent
 from ris.mpps.models import PerformedProcedureStep
 from ris.mpps.services import mpps_create
 from ris.scheduling.models import ScheduledProcedureStep, StepStatus
@@ -32,3 +33,5 @@ def test_linking_an_unmatched_step_in_the_admin_moves_the_schedule(admin_client)
     assert response.status_code == 302
     assert list(PerformedProcedureStep.objects.get(pk=performed.pk).scheduled_steps.all()) == [step]
     assert ScheduledProcedureStep.objects.get(pk=step.pk).status == StepStatus.STARTED
+    [linked] = AuditEvent.objects.filter(action="mpps.link")
+    assert linked.detail["steps"] == [step.sps_id]

@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -72,6 +73,15 @@ def test_capacity_two_takes_two_at_once_and_zero_has_no_limit():
         book(walk_in, NINE)
 
 
+def test_capacity_counts_the_steps_under_way_together_not_all_that_touch_the_slot():
+    pair = StationFactory(capacity=2)
+    book(pair, NINE, minutes=30)
+    book(pair, NINE + timedelta(minutes=30), minutes=30)
+    book(pair, NINE, minutes=60)  # never more than two at once
+    with pytest.raises(SchedulingConflict, match="already booked from"):
+        book(pair, NINE + timedelta(minutes=40), minutes=5)
+
+
 def test_a_canceled_or_discontinued_step_frees_its_slot():
     station = StationFactory()
     scheduled_step_cancel(step=book(station, NINE))
@@ -99,6 +109,12 @@ def test_a_step_may_move_within_its_own_slot_and_to_a_free_station():
     book(busy_elsewhere, NINE)
     with pytest.raises(SchedulingConflict):
         scheduled_step_reschedule(step=step, start=NINE, station=busy_elsewhere)
+
+
+def test_a_step_is_not_moved_to_a_station_of_another_modality():
+    step = book(StationFactory(), NINE)
+    with pytest.raises(ValidationError, match="is a MR station; the step is CT"):
+        scheduled_step_reschedule(step=step, start=NINE, station=StationFactory(modality="MR"))
 
 
 def test_an_import_keeps_the_overlaps_of_the_schedule_it_mirrors():

@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ris.scheduling.models import ScheduledProcedureStep, StepStatus
+from ris.scheduling.services import scheduled_steps_set_status
 from ris.web import roles
 from ris.web.forms import procedure_label
 from tests.browser_helpers import log_in, needs_chromium, user_with_roles
@@ -213,3 +214,22 @@ def test_workitem_cancellation_and_the_audit_trail(new_page, department, dicom_s
     trail = audit.get_by_role("table")
     expect(trail).to_contain_text("CADNODE")  # the creation, over DICOM
     expect(trail.locator("tr", has_text="sam")).not_to_have_count(0)  # the cancellation
+
+
+def test_the_live_refresh_keeps_the_keyboard_where_it_was(new_page, department):
+    """A change elsewhere on the board swaps it in; the focused button of
+    another patient's step keeps the focus, by its step, not its label."""
+    station, code, patient = department
+    user_with_roles("sam", roles.SCHEDULER)
+    stays = _booked(patient, code, station)
+    changes = _booked(PatientFactory(family_name="Okafor"), code, StationFactory(name="CT TWO"))
+    page = new_page()
+    log_in(page, "sam", then=f"/?date={timezone.localdate(stays.start):%Y-%m-%d}")
+    version = page.locator("#board").get_attribute("data-version")
+    card(page, "Lindqvist").get_by_role("button", name=re.compile("^Cancel")).focus()
+
+    scheduled_steps_set_status(statuses={changes: StepStatus.ARRIVED})
+    expect(page.locator("#board")).not_to_have_attribute("data-version", version)
+    expect(card(page, "Okafor")).to_contain_text("Arrived")
+    focused = page.evaluate("document.activeElement.dataset.focusKey")
+    assert focused == f"cancel-{stays.pk}"

@@ -270,3 +270,24 @@ def test_actions_are_post_only_and_go_back_only_to_the_board(scheduler):
         reverse("web:step_cancel", args=[step.pk]), {"next": "https://elsewhere.example/"}
     )
     assert response.url == f"{BOARD}?date={DAY:%Y-%m-%d}#step-{step.pk}"
+
+
+def test_dates_out_of_range_fall_back_or_are_refused_not_a_500(scheduler):
+    assert board_of(scheduler, day=datetime(9999, 12, 31).date()).status_code == 200
+    assert scheduler.get(BOARD, {"date": "0001-01-01"}).status_code == 200
+    assert scheduler.get(BOARD, {"date": "not-a-date"}).status_code == 200
+    station = StationFactory()
+    form = {**booking_form(station, [ProcedureCodeFactory()], hour="23:50"), "day": "9999-12-31"}
+    response = scheduler.post(reverse("web:book_for", args=[PatientFactory().pk]), form)
+    assert response.status_code == 200
+    assert "Ensure this value is less than or equal to" in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_a_time_the_clocks_skip_is_refused(scheduler, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # 2027-03-28: 02:00 becomes 03:00
+    station = StationFactory()
+    form = {**booking_form(station, [ProcedureCodeFactory()], hour="02:30"), "day": "2027-03-28"}
+    response = scheduler.post(reverse("web:book_for", args=[PatientFactory().pk]), form)
+    assert "There is no such time on that day" in response.content.decode()
+    assert not Order.objects.exists()

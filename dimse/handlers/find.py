@@ -7,10 +7,9 @@ import time
 from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
-from dimse.handlers.associations import actor, may_use, peer
+from dimse.handlers.associations import may_use, peer
 from dimse.handlers.status import failure_status
 from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
-from ris.audit.context import acting_as
 from ris.dicom.errors import DicomError, IdentifierError
 from ris.dicom.statuses import (
     CANCEL,
@@ -53,15 +52,14 @@ def _find(event, label: str, service: str, search):
     try:
         if not may_use(event.assoc, service):
             raise DicomError(f"This AE may not query the {label} worklist", status=NOT_AUTHORIZED)
-        with acting_as(actor(event.assoc)):
-            results = search(_identifier(event))
-            for response, all_keys_known in results:
-                if event.is_cancelled:
-                    status = CANCEL
-                    yield CANCEL, None
-                    return
-                matches += 1
-                yield (PENDING if all_keys_known else PENDING_UNSUPPORTED_KEYS), response
+        results = search(_identifier(event))
+        for response, all_keys_known in results:
+            if event.is_cancelled:
+                status = CANCEL
+                yield CANCEL, None
+                return
+            matches += 1
+            yield (PENDING if all_keys_known else PENDING_UNSUPPORTED_KEYS), response
     except DicomError as error:
         status = error.status
         yield failure_status(error, elements_field="OffendingElement"), None

@@ -60,7 +60,10 @@ class PerformedProcedureStepAdmin(admin.ModelAdmin):
         return False  # MPPS instances come from the modalities
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        # Linking an unmatched MPPS moves the schedule as if it had matched.
+        # The steps ticked anew are linked by the service first (the schedule
+        # moves as if the MPPS had named them, and the audit trail has it);
+        # the form then saves the links as ticked, unlinking what was unticked.
         performed = form.instance
-        mpps_link(performed=performed, steps=list(performed.scheduled_steps.all()))
+        ticked = set(form.cleaned_data.get("scheduled_steps", []))
+        mpps_link(performed=performed, steps=sorted(ticked, key=lambda step: step.pk))
+        super().save_related(request, form, formsets, change)

@@ -1,13 +1,13 @@
 """Reading performed steps: what the doors (web UI, admin, REST) list and look up."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import Case, F, IntegerChoices, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from ris.mpps.models import PerformedProcedureStep
 from ris.scheduling.models import ScheduledProcedureStep, StepStatus
-from ris.scheduling.selectors import scheduled_steps_list
+from ris.scheduling.selectors import scheduled_steps_list, starting_on
 
 # A step done with is no candidate: COMPLETED has its MPPS already, CANCELED
 # was not to be done. DISCONTINUED stays one: the MPPS may be the retake.
@@ -81,9 +81,4 @@ def _candidate_reasons(performed: PerformedProcedureStep) -> list[tuple[Q, int]]
 def _day_condition(performed: PerformedProcedureStep) -> Q:
     """Steps that start on the MPPS's day (none if it has no start)."""
     day = performed_step_day(performed)
-    if day is None:
-        return Q(pk__in=[])
-    zone = timezone.get_default_timezone()
-    first = datetime.combine(day, time.min, tzinfo=zone)
-    after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    return Q(start__gte=first, start__lt=after)
+    return Q(pk__in=[]) if day is None else starting_on(day)

@@ -108,7 +108,7 @@ def mpps_link(*, performed: PerformedProcedureStep, steps: list[ScheduledProcedu
     with transaction.atomic():
         known = set(performed.scheduled_steps.values_list("pk", flat=True))
         added = [step for step in steps if step.pk not in known]
-        if added:  # the admin's form saves its links itself, then calls this
+        if added:
             performed.scheduled_steps.add(*added)
             detail = {"steps": sorted(step.sps_id for step in added)}
             audit_record(action="mpps.link", **_ref(performed.sop_instance_uid), detail=detail)

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 import ris.dicom.lookups  # noqa: F401  (registers __dicom_wildcard)
@@ -44,13 +44,19 @@ def scheduled_steps_list() -> QuerySet[ScheduledProcedureStep]:
 
 def scheduled_steps_on_day(*, day: date) -> QuerySet[ScheduledProcedureStep]:
     """The steps starting on one day of the department's calendar (TIME_ZONE),
-    in time order, with their patient."""
+    in time order, with their station, procedure, order and patient."""
+    return (
+        ScheduledProcedureStep.objects.select_related(
+            "station", "requested_procedure__procedure_code", "requested_procedure__order__patient"
+        )
+        .filter(starting_on(day))
+        .order_by("start", "pk")
+    )
+
+
+def starting_on(day: date) -> Q:
+    """Steps that start on a day of the department's calendar (TIME_ZONE)."""
     zone = timezone.get_default_timezone()
     first = datetime.combine(day, time.min, tzinfo=zone)
     after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    return (
-        scheduled_steps_list()
-        .select_related("requested_procedure__order__patient")
-        .filter(start__gte=first, start__lt=after)
-        .order_by("start", "pk")
-    )
+    return Q(start__gte=first, start__lt=after)

@@ -1,8 +1,9 @@
 """The web UI's forms: what a scheduler types, checked before the services are called."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from ris.scheduling.models import Patient, Priority, ProcedureCode, Station
@@ -21,11 +22,21 @@ def grouped_by_modality(field: forms.ModelChoiceField, modality_of) -> None:
     field.choices = empty + sorted(groups.items())
 
 
+# Days a schedule can hold; outside them a date is a typo (and the day after
+# 9999-12-31 cannot even be computed).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9000, 12, 31)
+
+
 class SlotForm(forms.Form):
     """A station and a start: where and when a step is done."""
 
     station = forms.ModelChoiceField(queryset=Station.objects.filter(active=True))
-    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)],
+    )
     start_time = forms.TimeField(
         label="Start", widget=forms.TimeInput(attrs={"type": "time", "step": 300})
     )
@@ -34,10 +45,22 @@ class SlotForm(forms.Form):
         super().__init__(*args, **kwargs)
         grouped_by_modality(self.fields["station"], lambda station: station.modality)
 
+    def clean(self):
+        cleaned = super().clean()
+        if "day" in cleaned and "start_time" in cleaned:
+            zone = timezone.get_default_timezone()
+            through_utc = self.start().astimezone(UTC).astimezone(zone)
+            if through_utc.replace(tzinfo=None) != self._naive_start():
+                # 02:30 on the night the clocks go forward: there is no such time.
+                self.add_error("start_time", "There is no such time on that day (clock change).")
+        return cleaned
+
     def start(self) -> datetime:
         """The start in the department's zone (TIME_ZONE), as the board shows it."""
-        naive = datetime.combine(self.cleaned_data["day"], self.cleaned_data["start_time"])
-        return timezone.make_aware(naive, timezone.get_default_timezone())
+        return timezone.make_aware(self._naive_start(), timezone.get_default_timezone())
+
+    def _naive_start(self) -> datetime:
+        return datetime.combine(self.cleaned_data["day"], self.cleaned_data["start_time"])
 
     def refuse(self, conflict: SchedulingConflict) -> None:
         """A double booking or a step that moved on meanwhile, shown above the form."""

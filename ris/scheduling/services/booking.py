@@ -241,6 +241,20 @@ def _order_matches(
     return booked == asked
 
 
+def _busiest_moment(step, overlapping: list) -> list:
+    """The steps under way together at the busiest moment of `step`'s slot. The
+    count only rises where a step starts, so the slot's start and the starts of
+    the steps within it are the moments to look at."""
+    moments = [step.start] + [other.start for other in overlapping if other.start > step.start]
+    return max(
+        (
+            [other for other in overlapping if other.start <= moment < other.end]
+            for moment in moments
+        ),
+        key=len,
+    )
+
+
 def check_station_free(step: ScheduledProcedureStep) -> None:
     """Refuse a booking that would give its station more steps at one time than
     the station's capacity (a double booking); capacity 0 is no limit."""
@@ -258,9 +272,9 @@ def check_station_free(step: ScheduledProcedureStep) -> None:
         .filter(booked_until__gt=step.start)
         .order_by("start")
     )
-    taken = list(overlapping.select_related("requested_procedure__order")[: station.capacity])
-    if len(taken) >= station.capacity:
-        first = taken[0]
+    crowded = _busiest_moment(step, list(overlapping.select_related("requested_procedure__order")))
+    if len(crowded) >= station.capacity:
+        first = crowded[0]
         begin, end = (
             timezone.localtime(moment).strftime("%H:%M") for moment in (first.start, first.end)
         )

@@ -119,6 +119,14 @@ def scheduled_step_reschedule(
     if station is not None and station.pk != step.station_id:
         if not station.active:
             raise ValidationError({"station": f"The station {station} is not in service."})
+        if step.modality and station.modality != step.modality:
+            # Its worklist item would go to a modality of another kind.
+            raise ValidationError(
+                {
+                    "station": f"{station.name} is a {station.modality} station; "
+                    f"the step is {step.modality}."
+                }
+            )
         step.station = station
         step.scheduled_station_ae_title = station.ae_title
         step.scheduled_station_name = station.name

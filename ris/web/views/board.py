@@ -17,6 +17,7 @@ from ris.scheduling.models import Modality, ScheduledProcedureStep, Station, Ste
 from ris.scheduling.selectors import scheduled_steps_on_day
 from ris.scheduling.services import PENDING_STEP_STATUSES
 from ris.web.models import usual_modality, usual_modality_remember
+from ris.web.views.common import day_asked
 
 # What a scheduler calls a step an MPPS has started.
 STATUS_LABELS = {StepStatus.STARTED: "In progress"}
@@ -33,7 +34,7 @@ class Column:
 @login_required
 @permission_required("scheduling.view_scheduledprocedurestep", raise_exception=True)
 def board(request):
-    day = _day(request.GET.get("date", ""))
+    day = day_asked(request.GET.get("date", ""))
     modality = _modality(request)
     context = _board_context(day, modality)
     version = context["version"]
@@ -68,21 +69,16 @@ def _refresh(request, context: dict) -> HttpResponse:
     return response
 
 
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return timezone.localdate()
-
-
 def _modality(request) -> str:
-    """The modality asked for (remembered as the user's usual one), else the usual one."""
+    """The modality asked for, else the user's usual one. Choosing one makes it
+    the usual one (not on the board's own polls, which only repeat the choice)."""
     if "modality" not in request.GET:
         return usual_modality(request.user)
     modality = request.GET["modality"]
     if modality and modality not in Modality.values:
         modality = ""
-    usual_modality_remember(request.user, modality)
+    if REFRESH_HEADER not in request.headers and modality != usual_modality(request.user):
+        usual_modality_remember(request.user, modality)
     return modality
 
 
@@ -96,12 +92,11 @@ def _board_context(day: date, modality: str) -> dict:
     for step in steps:
         step.board_status = STATUS_LABELS.get(step.status, step.get_status_display())
         step.pending = step.status in PENDING_STEP_STATUSES
-    stations = list(stations)
-    columns = _columns(stations, steps)
+    columns = _columns(list(stations), steps)
     _mark_next_up(columns)
     return {
         "day": day,
-        "version": _version(stations, steps),
+        "version": _version(columns),
         "columns": columns,
         "counts": _counts(steps),
         "arrivable": StepStatus.SCHEDULED,
@@ -109,18 +104,25 @@ def _board_context(day: date, modality: str) -> dict:
     }
 
 
-def _version(stations: list[Station], steps: list[ScheduledProcedureStep]) -> str:
-    """What the board shows, as a short digest: it changes when a step, its order
-    or patient, or a station changes (the rendered page cannot serve, since its
-    forms carry a fresh CSRF token each time)."""
-    shown = [(s.pk, s.name, s.location, s.modality, s.active) for s in stations] + [
+def _version(columns: list[Column]) -> str:
+    """What the board shows, as a short digest: it changes when a column, or a
+    step, its order or its patient changes (the rendered page cannot serve, since
+    its forms carry a fresh CSRF token each time)."""
+    shown = [
         (
-            step.pk,
-            step.updated_at,
-            step.requested_procedure.order.updated_at,
-            step.requested_procedure.order.patient.updated_at,
+            column.title,
+            column.subtitle,
+            [
+                (
+                    step.pk,
+                    step.updated_at,
+                    step.requested_procedure.order.updated_at,
+                    step.requested_procedure.order.patient.updated_at,
+                )
+                for step in column.steps
+            ],
         )
-        for step in steps
+        for column in columns
     ]
     return hashlib.sha256(repr(shown).encode()).hexdigest()[:20]
 

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
 from ris.scheduling.models import Patient, Station
 from ris.scheduling.selectors import patients_list, patients_named
@@ -20,7 +19,7 @@ from ris.scheduling.services import (
 )
 from ris.web.forms import BookingForm, PatientForm, next_quarter_hour
 from ris.web.models import usual_modality
-from ris.web.views.board import _day
+from ris.web.views.common import day_asked, to_board
 
 MATCHES_SHOWN = 25
 
@@ -39,7 +38,7 @@ def patient_choose(request):
         {
             "nav": "book",
             "query": query,
-            "matches": matches,
+            "matches": None if matches is None else matches[:MATCHES_SHOWN],
             "more": matches is not None and len(matches) > MATCHES_SHOWN,
             "date": request.GET.get("date", ""),
             "form": PatientForm(),
@@ -103,7 +102,7 @@ def _booking_defaults(request) -> dict:
     """Today (or the board's day) at the next quarter hour, on the first station
     of the user's usual modality."""
     start = next_quarter_hour()
-    day = _day(request.GET.get("date", ""))
+    day = day_asked(request.GET.get("date", ""))
     initial = {"day": day, "start_time": start.time() if day == start.date() else "08:00"}
     modality = usual_modality(request.user)
     station = Station.objects.filter(active=True, modality=modality).first() if modality else None
@@ -142,6 +141,4 @@ def _booked(request, order, form: BookingForm):
         f"Booked {order.patient} on {form.cleaned_data['station'].name}: "
         f"accession number {order.accession_number}, Study Instance UID {studies}.",
     )
-    first_step = procedures[0].scheduled_steps.first()
-    day = timezone.localdate(first_step.start)
-    return redirect(f"{reverse('web:board')}?date={day:%Y-%m-%d}#step-{first_step.pk}")
+    return to_board(procedures[0].scheduled_steps.first())

@@ -7,9 +7,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
-from ris.dicom.person_name import PersonName
 from ris.mpps.models import PerformedProcedureStep
 from ris.mpps.selectors import (
     CandidateMatch,
@@ -19,6 +17,7 @@ from ris.mpps.selectors import (
 )
 from ris.mpps.services import AlreadyLinked, mpps_reconcile, stored_dataset
 from ris.scheduling.models import ScheduledProcedureStep
+from ris.web.views.common import name_shown, step_shown
 
 PAGE_SIZE = 50
 CAN_LINK = "mpps.change_performedprocedurestep"
@@ -73,7 +72,7 @@ def mpps_link(request, pk: int):
             mpps_reconcile(performed=performed, steps=steps)
         except AlreadyLinked:
             return _already_linked(request, performed)
-        names = ", ".join(_step_shown(step) for step in steps)
+        names = ", ".join(step_shown(step) for step in steps)
         messages.success(request, f"Linked {_performed_shown(performed)} to {names}.")
         return redirect("web:unmatched_mpps")
     return render(request, "web/mpps_link.html", _link_context(performed, candidates, form))
@@ -81,7 +80,7 @@ def mpps_link(request, pk: int):
 
 def _already_linked(request, performed: PerformedProcedureStep):
     """Linked meanwhile (another scheduler, or the admin): said, not linked twice."""
-    names = ", ".join(_step_shown(step) for step in performed.scheduled_steps.all())
+    names = ", ".join(step_shown(step) for step in performed.scheduled_steps.all())
     messages.error(request, f"{_performed_shown(performed)} is already linked to {names}.")
     return redirect("web:unmatched_mpps")
 
@@ -124,22 +123,7 @@ def _as_sent(performed: PerformedProcedureStep) -> dict:
     }
 
 
-def name_shown(value: str) -> str:
-    """A DICOM person name as the board shows one: "MÜLLER, Jürgen"."""
-    name = PersonName.parse(str(value or ""))
-    given = " ".join(part for part in (name.given, name.middle) if part)
-    if name.family and given:
-        return f"{name.family.upper()}, {given}"
-    return name.family.upper() or given or name.readable()
-
-
 def _performed_shown(performed: PerformedProcedureStep) -> str:
     patient = name_shown(performed.patient_name) or "no patient name"
     ident = performed.performed_procedure_step_id or performed.sop_instance_uid
     return f"MPPS {ident} ({patient}, {performed.performed_station_ae_title or 'no station'})"
-
-
-def _step_shown(step: ScheduledProcedureStep) -> str:
-    start = timezone.localtime(step.start)
-    patient = step.requested_procedure.order.patient
-    return f"{step.description} of {patient} at {start:%H:%M} on {start:%Y-%m-%d}"

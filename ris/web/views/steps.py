@@ -3,10 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ris.scheduling.models import ScheduledProcedureStep
@@ -17,6 +15,7 @@ from ris.scheduling.services import (
     scheduled_step_reschedule,
 )
 from ris.web.forms import SlotForm
+from ris.web.views.common import back_to, board_query, step_shown, to_board
 
 can_change_steps = permission_required(
     "scheduling.change_scheduledprocedurestep", raise_exception=True
@@ -53,8 +52,8 @@ def reschedule(request, pk: int):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Moved {_label(moved)}.")
-            return _to_board(moved)
+            messages.success(request, f"Moved {step_shown(moved)}.")
+            return to_board(moved)
     return render(request, "web/reschedule.html", {"nav": "board", "step": step, "form": form})
 
 
@@ -79,24 +78,5 @@ def _change(request, pk: int, change, done: str):
     except SchedulingConflict as conflict:
         messages.error(request, conflict.comment)
     else:
-        messages.success(request, f"{done} {_label(step)}.")
-    return _back(request, step)
-
-
-def _label(step: ScheduledProcedureStep) -> str:
-    patient = step.requested_procedure.order.patient
-    start = timezone.localtime(step.start)
-    return f"{step.description} of {patient} at {start:%H:%M} on {start:%Y-%m-%d}"
-
-
-def _to_board(step: ScheduledProcedureStep):
-    day = timezone.localdate(step.start)
-    return redirect(f"{reverse('web:board')}?date={day:%Y-%m-%d}#step-{step.pk}")
-
-
-def _back(request, step: ScheduledProcedureStep):
-    """To the board the form was on (a relative query only), else to the step's day."""
-    back = request.POST.get("next", "")
-    if back.startswith("?") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
-        return redirect(f"{reverse('web:board')}{back}#step-{step.pk}")
-    return _to_board(step)
+        messages.success(request, f"{done} {step_shown(step)}.")
+    return back_to(request, "web:board", otherwise=board_query(step), fragment=f"#step-{step.pk}")

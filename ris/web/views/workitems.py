@@ -5,9 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 from pydicom import Dataset
 
@@ -17,7 +15,7 @@ from ris.ups.models import Workitem
 from ris.ups.selectors import workitem_subscribers, workitems_active
 from ris.ups.services import stored_dataset, ups_request_cancel
 from ris.ups.states import CANCELED, IN_PROGRESS, STATES
-from ris.web.views.reconcile import name_shown
+from ris.web.views.common import back_to, name_shown
 
 PAGE_SIZE = 50
 
@@ -62,7 +60,7 @@ def workitem_cancel(request, pk: int):
             f"Could not request cancellation of {label}: {error.comment} "
             f"(DICOM status 0x{error.status:04X}).",
         )
-        return _back(request)
+        return back_to(request, "web:workitems")
     workitem.refresh_from_db(fields=["state"])
     if status == statuses.UPS_ALREADY_CANCELED:
         messages.info(request, f"{label} was canceled already.")
@@ -74,7 +72,7 @@ def workitem_cancel(request, pk: int):
             f"Asked the performer of {label} to cancel it; it stays {workitem.state} "
             "until the performer does.",
         )
-    return _back(request)
+    return back_to(request, "web:workitems")
 
 
 def _add_shown(workitem: Workitem) -> None:
@@ -135,11 +133,3 @@ def _label(workitem: Workitem) -> str:
     patient = name_shown(workitem.patient_name) or "no patient"
     label = workitem.procedure_step_label or workitem.sop_instance_uid
     return f"{label} for {patient}"
-
-
-def _back(request):
-    """To the list the form was on (a relative query only: its filter and page)."""
-    back = request.POST.get("next", "")
-    if back.startswith("?") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
-        return redirect(f"{reverse('web:workitems')}{back}")
-    return redirect("web:workitems")

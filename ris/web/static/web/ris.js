@@ -25,6 +25,11 @@ function keepBoardCurrent() {
   const url = window.location.pathname + window.location.search;
 
   async function refresh() {
+    if (document.hidden) {
+      // A board in a background tab asks nothing; it catches up when shown.
+      document.addEventListener("visibilitychange", refresh, { once: true });
+      return;
+    }
     try {
       const response = await fetch(url, {
         headers: { "X-Board-Version": board.dataset.version },
@@ -40,7 +45,12 @@ function keepBoardCurrent() {
         swap(board, await response.text(), response.headers.get("X-Board-Version"));
         live.textContent = "Updated " + new Date().toLocaleTimeString();
       }
-      live.classList.remove("error");
+      if (response.ok) {
+        live.classList.remove("error");
+      } else {
+        live.textContent = "The server could not answer; retrying";
+        live.classList.add("error");
+      }
     } catch (error) {
       live.textContent = "Not connected; retrying";
       live.classList.add("error");
@@ -61,11 +71,12 @@ function scrollToNextUp(board) {
   });
 }
 
-// Swap the fragment in, keeping each column's scroll position and keyboard
-// focus on the element it was on.
+// Swap the fragment in, keeping each column's scroll position, and keyboard
+// focus on the same control of the same step (or on the step itself, when the
+// control is gone: a step that started offers no Cancel).
 function swap(board, html, version) {
   const focused = document.activeElement;
-  const focusedLabel = focused && board.contains(focused) ? focused.getAttribute("aria-label") : null;
+  const focusKey = focused && board.contains(focused) ? focused.dataset.focusKey : null;
   const scrolled = new Map(
     Array.from(board.querySelectorAll(".steps")).map((column) => [column.getAttribute("aria-label"), column.scrollTop])
   );
@@ -74,12 +85,12 @@ function swap(board, html, version) {
   board.querySelectorAll(".steps").forEach((column) => {
     column.scrollTop = scrolled.get(column.getAttribute("aria-label")) || 0;
   });
-  if (focusedLabel) {
-    const again = Array.from(board.querySelectorAll("[aria-label]")).find(
-      (element) => element.getAttribute("aria-label") === focusedLabel
-    );
+  if (focusKey) {
+    const step = "step-" + focusKey.split("-").pop();
+    const again =
+      board.querySelector(`[data-focus-key="${focusKey}"]`) || board.querySelector(`[data-focus-key="${step}"]`);
     if (again) {
-      again.focus();
+      again.focus({ preventScroll: true });
     }
   }
 }
