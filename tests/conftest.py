@@ -2,8 +2,9 @@ import pytest
 
 from dimse import server
 from ris.nodes.services import remote_ae_add
-from tests.browser_helpers import browser, new_page  # noqa: F401 (fixtures)
+from ris.web import roles
 from tests.dimse_helpers import MppsScp, free_port
+from tests.web_helpers import browser, new_page, signed_in  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -34,3 +35,15 @@ def pacs_ae(db, pacs):
     return remote_ae_add(
         ae_title="PACS", host="127.0.0.1", port=pacs.port, services=[], forward_mpps=True
     )
+
+
+@pytest.fixture
+def scheduler(client, db):
+    """The test client of a user with the scheduler role."""
+    return signed_in(client, "scheduler", roles.SCHEDULER)
+
+
+@pytest.fixture
+def technologist(client, db):
+    """The test client of a user with the technologist role."""
+    return signed_in(client, "technologist", roles.TECHNOLOGIST)

@@ -4,7 +4,6 @@ the api_client command; and the schema and its interactive page."""
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -14,9 +13,9 @@ from rest_framework.throttling import UserRateThrottle
 from ris.api.models import ApiClient
 from ris.scheduling.models import Patient
 from ris.web import roles
-from ris.web.roles import user_assign_roles
 from tests.api_helpers import his_client
 from tests.factories import PatientFactory, ScheduledProcedureStepFactory
+from tests.web_helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -91,11 +90,7 @@ def test_a_session_gets_no_more_than_its_roles_allow():
 
 
 def session_of(username: str, *granted: str) -> APIClient:
-    user = get_user_model().objects.create_user(username, password="pw")
-    user_assign_roles(user, list(granted))
-    client = APIClient(enforce_csrf_checks=False)
-    client.force_login(user)
-    return client
+    return signed_in(APIClient(enforce_csrf_checks=False), username, *granted)
 
 
 def test_command_creates_a_client_and_prints_its_token():

@@ -13,9 +13,9 @@ from ris.scheduling.models import ScheduledProcedureStep, StepStatus
 from ris.scheduling.services import scheduled_steps_set_status
 from ris.web import roles
 from ris.web.forms import procedure_label
-from tests.browser_helpers import log_in, needs_chromium, user_with_roles
 from tests.factories import PatientFactory, ProcedureCodeFactory, StationFactory
 from tests.test_dimse_mpps import Modality, in_progress
+from tests.web_helpers import log_in, needs_chromium, user_with_roles
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 

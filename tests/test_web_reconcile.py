@@ -3,7 +3,6 @@
 from datetime import datetime
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +10,6 @@ from django.utils import timezone
 from ris.mpps.selectors import CandidateMatch
 from ris.mpps.services import AlreadyLinked, mpps_create, mpps_reconcile
 from ris.scheduling.models import Modality, Patient, ScheduledProcedureStep, StepStatus
-from ris.web import roles
 from tests.factories import PatientFactory, ScheduledProcedureStepFactory, StationFactory
 from tests.test_dimse_mpps import in_progress
 
@@ -19,23 +17,6 @@ pytestmark = pytest.mark.django_db
 LIST = reverse("web:unmatched_mpps")
 # in_progress() reports an exam of patient EMERG1, CT, started on 2026-03-05 at 09:15.
 MPPS_DAY = (2026, 3, 5)
-
-
-def signed_in(client, role: str):
-    user = User.objects.create_user(username=role, password="not-used")
-    roles.user_assign_roles(user, [role])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def scheduler(client):
-    return signed_in(client, roles.SCHEDULER)
-
-
-@pytest.fixture
-def technologist(client):
-    return signed_in(client, roles.TECHNOLOGIST)
 
 
 def unmatched(uid="1.2.826.0.1.3680043.10.1.1", **attributes):

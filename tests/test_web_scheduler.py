@@ -14,10 +14,9 @@ from ris.scheduling.services import (
     order_create,
     scheduled_steps_set_status,
 )
-from ris.web import roles
 from ris.web.models import usual_modality
-from tests.browser_helpers import PASSWORD, user_with_roles
 from tests.factories import PatientFactory, ProcedureCodeFactory, StationFactory
+from tests.web_helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -40,18 +39,6 @@ def book(station, start, code=None, patient=None):
         ],
     )
     return order.requested_procedures.get().scheduled_steps.get()
-
-
-@pytest.fixture
-def scheduler(client):
-    client.login(username=user_with_roles("sam", roles.SCHEDULER).username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def technologist(client):
-    client.login(username=user_with_roles("tess", roles.TECHNOLOGIST).username, password=PASSWORD)
-    return client
 
 
 def board_of(client, day=DAY, version=None, **params):
@@ -118,7 +105,7 @@ def test_the_modality_chosen_is_remembered_as_the_usual_one(scheduler):
     page = board_of(scheduler, modality="MR").content.decode()
     assert "MR ONE" in page
     assert "CT ONE" not in page
-    assert usual_modality(_user("sam")) == "MR"
+    assert usual_modality(_user("scheduler")) == "MR"
     assert "CT ONE" not in board_of(scheduler).content.decode()  # the default now
     assert "CT ONE" in board_of(scheduler, modality="").content.decode()
 

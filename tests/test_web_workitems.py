@@ -1,7 +1,6 @@
 """The workitems screen: the worklist as the RIS manages it, and Request Cancel."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
@@ -9,29 +8,11 @@ from ris.dicom.uids import new_uid
 from ris.ups import GLOBAL_SUBSCRIPTION_UID
 from ris.ups.models import Workitem
 from ris.ups.services import ups_change_state, ups_create, ups_set, ups_subscribe
-from ris.web import roles
 from tests.factories import RemoteAEFactory
 from tests.ups_helpers import code, dataset, workitem
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("web:workitems")
-
-
-def signed_in(client, role: str):
-    user = User.objects.create_user(username=role, password="not-used")
-    roles.user_assign_roles(user, [role])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def scheduler(client):
-    return signed_in(client, roles.SCHEDULER)
-
-
-@pytest.fixture
-def technologist(client):
-    return signed_in(client, roles.TECHNOLOGIST)
 
 
 def scheduled(**values) -> Workitem:

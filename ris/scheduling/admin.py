@@ -43,7 +43,7 @@ class ProcedureCodeAdmin(admin.ModelAdmin):
 
 @admin.register(Station)
 class StationAdmin(admin.ModelAdmin):
-    list_display = ["ae_title", "name", "modality", "location", "active"]
+    list_display = ["ae_title", "name", "modality", "location", "capacity", "active"]
     list_filter = ["active", "modality"]
     search_fields = ["ae_title", "name", "location"]
 

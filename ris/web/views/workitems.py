@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from pydicom import Dataset
 
@@ -37,7 +38,13 @@ def workitems(request):
     return render(
         request,
         "web/workitems.html",
-        {"nav": "workitems", "page": page, "state": state, "states": STATES},
+        {
+            "nav": "workitems",
+            "page": page,
+            "state": state,
+            "state_query": urlencode({"state": state}) if state else "",
+            "states": STATES,
+        },
     )
 
 

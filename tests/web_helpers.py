@@ -1,4 +1,5 @@
-"""A real Chromium (Debian's package) driven by Playwright against the live test server."""
+"""People of the web UI with their roles, and a real Chromium (Debian's package)
+driven by Playwright against the live test server."""
 
 import os
 import shutil
@@ -65,3 +66,9 @@ def log_in(page, username: str, then: str = "/"):
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+
+
+def signed_in(client, username: str, *roles: str):
+    """Django's test client, logged in as a new user with these roles."""
+    client.force_login(user_with_roles(username, *roles))
+    return client
