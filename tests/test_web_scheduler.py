@@ -278,3 +278,27 @@ def test_a_time_the_clocks_skip_is_refused(scheduler, settings):
     response = scheduler.post(reverse("web:book_for", args=[PatientFactory().pk]), form)
     assert "There is no such time on that day" in response.content.decode()
     assert not Order.objects.exists()
+
+
+def test_a_patients_page_lists_coming_then_earlier_exams(scheduler):
+    patient = PatientFactory(family_name="Lindqvist")
+    station = StationFactory(name="CT ONE")
+    coming = book(station, at(9), patient=patient)
+    earlier = book(station, timezone.now() - timedelta(days=3), patient=patient)
+    book(station, at(10))  # someone else's
+    board = board_of(scheduler).content.decode()
+    assert reverse("web:patient", args=[patient.pk]) in board
+
+    page = scheduler.get(reverse("web:patient", args=[patient.pk])).content.decode()
+    assert page.index("Coming exams") < page.index(f"#step-{coming.pk}")
+    assert page.index("Earlier exams") < page.index(f"#step-{earlier.pk}")
+    assert page.count("#step-") == 2
+    assert reverse("web:step_reschedule", args=[coming.pk]) in page
+
+
+def test_a_patients_page_needs_a_role(client):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user(username="nobody", password=PASSWORD)
+    client.login(username="nobody", password=PASSWORD)
+    assert client.get(reverse("web:patient", args=[PatientFactory().pk])).status_code == 403

@@ -60,3 +60,10 @@ def starting_on(day: date) -> Q:
     first = datetime.combine(day, time.min, tzinfo=zone)
     after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
     return Q(start__gte=first, start__lt=after)
+
+
+def scheduled_steps_of_patient(*, patient: Patient) -> QuerySet[ScheduledProcedureStep]:
+    """Every step booked for a patient, with its station, procedure and order."""
+    return ScheduledProcedureStep.objects.select_related(
+        "station", "requested_procedure__procedure_code", "requested_procedure__order"
+    ).filter(requested_procedure__order__patient=patient)
