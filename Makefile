@@ -55,7 +55,9 @@ clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
 
 # Modality Worklist latency against DCMTK wlmscpfs at 1,000, 10,000 and
-# 100,000 scheduled steps (docs/benchmarks.md). Needs DCMTK and a PostgreSQL
-# on 127.0.0.1:5432 where user postgres may create the database ris_bench.
+# 100,000 scheduled steps, then the day board's cost by day size
+# (docs/benchmarks.md). Needs DCMTK and a PostgreSQL on 127.0.0.1:5432 where
+# user postgres may create the databases ris_bench and ris_bench_web.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/mwl_latency.py $(BENCH_ARGS)
+	$(BIN)/python bench/web_board.py

@@ -50,6 +50,10 @@ def main() -> None:
         env.setdefault("SECRET_KEY", "bench-only-not-secret")
         manage = [sys.executable, str(PROJECT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=PROJECT)
+        # As in production: hashed static file names from the manifest.
+        subprocess.run(
+            [*manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True, cwd=PROJECT
+        )
         subprocess.run(
             [*manage, "seed_demo", "--procedures", str(size), "--days", "1", "--seed", "1"],
             env=env,
@@ -62,7 +66,7 @@ def main() -> None:
             env=env,
             check=True,
             cwd=PROJECT,
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
         )
         print(f"{size:>6} {result.stdout.strip()}")
@@ -87,7 +91,7 @@ def measure(runs: int) -> None:
 
     settings.ALLOWED_HOSTS = ["testserver"]
     setup_test_environment()
-    user = get_user_model().objects.create_user("bench")
+    user, _ = get_user_model().objects.get_or_create(username="bench")
     user_assign_roles(user, [roles.SCHEDULER])
     client = Client()
     client.force_login(user)
