@@ -44,9 +44,10 @@ def test_admin_pages_open_with_demo_data(demo, url):
     assert demo.get(url).status_code == 200
 
 
-def test_home_page_leads_to_the_admin(client):
+def test_home_page_asks_for_a_login(client):
     response = client.get("/")
     assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
 
 
 def test_order_page_shows_procedures_and_steps_inline(demo):
@@ -134,3 +135,55 @@ def test_booking_an_order_with_a_procedure_and_a_step_in_the_admin(client, admin
     assert booked.expected_duration == timedelta(minutes=30)
     assert booked.description == code.code_meaning
     assert list(booked.protocol_codes.all()) == [protocol]  # as order_create would
+
+
+def test_the_admin_refuses_a_double_booking_too(client, admin_user):
+    """The capacity rule holds on the admin's order page and step page as in
+    the web UI and the REST API."""
+    station = StationFactory(name="CT ONE")
+    code = ProcedureCodeFactory(default_duration=timedelta(minutes=30))
+    start = timezone.localtime().replace(second=0, microsecond=0) + timedelta(days=1)
+    taken = ScheduledProcedureStepFactory(
+        station=station, start=start, expected_duration=timedelta(minutes=30)
+    )
+    step = "requested_procedures-0-scheduled_steps-"
+    form = {
+        "patient": PatientFactory().pk,
+        "issuer_of_accession_number": "RIS",
+        "priority": "ROUTINE",
+        "status": "SCHEDULED",
+        "requested_procedures-TOTAL_FORMS": "1",
+        "requested_procedures-INITIAL_FORMS": "0",
+        "requested_procedures-0-procedure_code": code.pk,
+        "requested_procedures-0-priority": "ROUTINE",
+        f"{step}TOTAL_FORMS": "1",
+        f"{step}INITIAL_FORMS": "0",
+        f"{step}0-start_0": start.strftime("%Y-%m-%d"),
+        f"{step}0-start_1": (start + timedelta(minutes=10)).strftime("%H:%M:00"),
+        f"{step}0-station": station.pk,
+        f"{step}0-status": "SCHEDULED",
+    }
+    client.force_login(admin_user)
+    refused = client.post("/admin/scheduling/order/add/", form)
+    assert refused.status_code == 200
+    assert "CT ONE is already booked from" in refused.content.decode()
+    assert ScheduledProcedureStep.objects.count() == 1
+
+    other = ScheduledProcedureStepFactory(station=station, start=start + timedelta(hours=2))
+    page = f"/admin/scheduling/scheduledprocedurestep/{other.pk}/change/"
+    moved = client.post(
+        page,
+        {
+            "requested_procedure": other.requested_procedure_id,
+            "start_0": start.strftime("%Y-%m-%d"),
+            "start_1": (start + timedelta(minutes=5)).strftime("%H:%M:00"),
+            "expected_duration": "00:20:00",
+            "station": station.pk,
+            "status": "SCHEDULED",
+        },
+    )
+    assert moved.status_code == 200
+    assert "CT ONE is already booked from" in moved.content.decode()
+    other.refresh_from_db()
+    assert other.start == start + timedelta(hours=2)
+    assert taken.pk != other.pk

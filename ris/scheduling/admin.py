@@ -3,6 +3,7 @@
 from datetime import datetime, time, timedelta
 
 import nested_admin
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
@@ -16,7 +17,13 @@ from ris.scheduling.models import (
     ScheduledProcedureStep,
     Station,
 )
-from ris.scheduling.services import order_refresh_status, scheduled_step_take_default_protocols
+from ris.scheduling.services import (
+    CALLED_OFF_STEP_STATUSES,
+    SchedulingConflict,
+    check_station_free,
+    order_refresh_status,
+    scheduled_step_take_default_protocols,
+)
 
 
 @admin.register(ProtocolCode)
@@ -88,8 +95,32 @@ class PatientAdmin(admin.ModelAdmin):
         return str(patient.name)
 
 
+class StepForm(forms.ModelForm):
+    """A step booked or moved in the admin keeps to its station's capacity, as
+    everywhere else (ris.scheduling.services.booking.check_station_free)."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        step = self.instance
+        if self.errors or not self.has_changed() or step.station_id is None or not step.start:
+            return
+        if step.status in CALLED_OFF_STEP_STATUSES:
+            return
+        if not step.expected_duration:
+            procedure = getattr(step, "requested_procedure", None)
+            code = getattr(procedure, "procedure_code", None) if procedure else None
+            if code is None:
+                return  # the procedure's own errors are shown instead
+            step.expected_duration = code.default_duration  # what saving fills in
+        try:
+            check_station_free(step)
+        except SchedulingConflict as conflict:
+            self.add_error(None, conflict.comment)
+
+
 class ScheduledStepInline(nested_admin.NestedTabularInline):
     model = ScheduledProcedureStep
+    form = StepForm
     extra = 0
     min_num = 1
     # Modality, station name and room come from the station when left empty.
@@ -215,6 +246,7 @@ class ScheduleDayFilter(admin.SimpleListFilter):
 
 @admin.register(ScheduledProcedureStep)
 class ScheduledProcedureStepAdmin(admin.ModelAdmin):
+    form = StepForm
     list_display = [
         "start",
         "scheduled_station_ae_title",
