@@ -106,23 +106,7 @@ def test_booking_an_order_with_a_procedure_and_a_step_in_the_admin(client, admin
     code.default_protocol_codes.add(protocol)
     station = StationFactory(ae_title="CT_A")
     start = timezone.localtime() + timedelta(days=1)
-    step = "requested_procedures-0-scheduled_steps-"
-    form = {
-        "patient": patient.pk,
-        "issuer_of_accession_number": "RIS",
-        "priority": "ROUTINE",
-        "status": "SCHEDULED",
-        "requested_procedures-TOTAL_FORMS": "1",
-        "requested_procedures-INITIAL_FORMS": "0",
-        "requested_procedures-0-procedure_code": code.pk,
-        "requested_procedures-0-priority": "ROUTINE",
-        f"{step}TOTAL_FORMS": "1",
-        f"{step}INITIAL_FORMS": "0",
-        f"{step}0-start_0": start.strftime("%Y-%m-%d"),
-        f"{step}0-start_1": start.strftime("%H:%M:00"),
-        f"{step}0-station": station.pk,
-        f"{step}0-status": "SCHEDULED",
-    }
+    form = order_form(patient, code, station, start)
     client.force_login(admin_user)
     response = client.post("/admin/scheduling/order/add/", form)
 
@@ -146,23 +130,7 @@ def test_the_admin_refuses_a_double_booking_too(client, admin_user):
     taken = ScheduledProcedureStepFactory(
         station=station, start=start, expected_duration=timedelta(minutes=30)
     )
-    step = "requested_procedures-0-scheduled_steps-"
-    form = {
-        "patient": PatientFactory().pk,
-        "issuer_of_accession_number": "RIS",
-        "priority": "ROUTINE",
-        "status": "SCHEDULED",
-        "requested_procedures-TOTAL_FORMS": "1",
-        "requested_procedures-INITIAL_FORMS": "0",
-        "requested_procedures-0-procedure_code": code.pk,
-        "requested_procedures-0-priority": "ROUTINE",
-        f"{step}TOTAL_FORMS": "1",
-        f"{step}INITIAL_FORMS": "0",
-        f"{step}0-start_0": start.strftime("%Y-%m-%d"),
-        f"{step}0-start_1": (start + timedelta(minutes=10)).strftime("%H:%M:00"),
-        f"{step}0-station": station.pk,
-        f"{step}0-status": "SCHEDULED",
-    }
+    form = order_form(PatientFactory(), code, station, start + timedelta(minutes=10))
     client.force_login(admin_user)
     refused = client.post("/admin/scheduling/order/add/", form)
     assert refused.status_code == 200
@@ -187,3 +155,24 @@ def test_the_admin_refuses_a_double_booking_too(client, admin_user):
     other.refresh_from_db()
     assert other.start == start + timedelta(hours=2)
     assert taken.pk != other.pk
+
+
+def order_form(patient, code, station, start) -> dict:
+    """The admin's order page, filled in: one procedure with one step."""
+    step = "requested_procedures-0-scheduled_steps-"
+    return {
+        "patient": patient.pk,
+        "issuer_of_accession_number": "RIS",
+        "priority": "ROUTINE",
+        "status": "SCHEDULED",
+        "requested_procedures-TOTAL_FORMS": "1",
+        "requested_procedures-INITIAL_FORMS": "0",
+        "requested_procedures-0-procedure_code": code.pk,
+        "requested_procedures-0-priority": "ROUTINE",
+        f"{step}TOTAL_FORMS": "1",
+        f"{step}INITIAL_FORMS": "0",
+        f"{step}0-start_0": start.strftime("%Y-%m-%d"),
+        f"{step}0-start_1": start.strftime("%H:%M:00"),
+        f"{step}0-station": station.pk,
+        f"{step}0-status": "SCHEDULED",
+    }
