@@ -55,9 +55,13 @@ clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
 
 # Modality Worklist latency against DCMTK wlmscpfs at 1,000, 10,000 and
-# 100,000 scheduled steps, then the day board's cost by day size
-# (docs/benchmarks.md). Needs DCMTK and a PostgreSQL on 127.0.0.1:5432 where
-# user postgres may create the databases ris_bench and ris_bench_web.
+# 100,000 scheduled steps, the worklist under load and memory over 10,000
+# associations, MPPS pairs and UPS event fan-out, and the day board's cost by
+# day size (docs/benchmarks.md; about 45 minutes in all). Needs DCMTK and a
+# PostgreSQL on 127.0.0.1:5432 where user postgres may create databases (each
+# script drops and creates only its own ris_bench* database).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/mwl_latency.py $(BENCH_ARGS)
+	$(BIN)/python bench/mwl_load.py
+	$(BIN)/python bench/ups_fanout.py
 	$(BIN)/python bench/web_board.py

@@ -4,6 +4,7 @@ The destination is a real pynetdicom MPPS SCP started by the test ("PACS"),
 reached through real associations from the RIS's AE title.
 """
 
+import socket
 import time
 from io import StringIO
 from pathlib import Path
@@ -12,9 +13,9 @@ import pytest
 from django.core.management import call_command
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import ModalityPerformedProcedureStep, Verification
 
-from dimse.dispatch import deliver_dicom
+from dimse.dispatch import _associate, deliver_dicom
 from ris.nodes.selectors import mpps_destinations
 from ris.nodes.services import remote_ae_add
 from ris.outbox.errors import DeliveryError
@@ -79,6 +80,18 @@ def test_n_create_and_n_set_reach_the_destination_with_their_data_sets(pacs, pac
     assert pacs.received[0].dataset.to_json_dict() == created.to_json_dict()
     assert pacs.received[0].dataset.PatientName == "Müller^Jürgen"
     assert pacs.received[1].dataset.to_json_dict() == completed.to_json_dict()
+
+
+def test_the_ris_sends_without_waiting_for_delayed_acks(pacs, pacs_ae):
+    """TCP_NODELAY on the associations the RIS opens, as on those it accepts:
+    else each N-EVENT-REPORT or forwarded MPPS waits ~40 ms for the peer's ACK."""
+    pacs.start()
+    assoc = _associate(pacs_ae, ModalityPerformedProcedureStep)
+    try:
+        sock = assoc.dul.socket.socket
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        assoc.release()
 
 
 def test_the_association_goes_from_our_ae_title_to_the_destinations(pacs, pacs_ae, settings):
