@@ -209,22 +209,33 @@ DISPATCHERS = {
 def start_dispatchers(
     *, stop: threading.Event, poll_interval: float | None = None
 ) -> list[threading.Thread]:
-    """A dispatcher thread for each channel of DISPATCHERS, in its order, until `stop` is set.
+    """Dispatcher threads for each channel of DISPATCHERS, in its order, until `stop` is set.
 
-    One thread per channel, so that a subscriber slow to answer does not hold
-    up MPPS forwarding, nor a slow PACS the event reports.
+    Threads per channel, so that a subscriber slow to answer does not hold up
+    MPPS forwarding, nor a slow PACS the event reports. UPS events get
+    RIS_UPS_EVENT_DISPATCH_THREADS of them, delivering to as many subscribers
+    at once; each subscriber's events stay in order, since a destination's
+    next message is not due while the one before it is claimed
+    (ris.outbox.selectors.outbox_due_heads).
     """
     threads = []
     for channel, (_, run) in DISPATCHERS.items():
-        thread = threading.Thread(
-            target=run,
-            kwargs={"stop": stop, "poll_interval": poll_interval},
-            name=f"{channel}-dispatcher",
-            daemon=True,
-        )
-        thread.start()
-        threads.append(thread)
+        for number in range(1, _threads_for(channel) + 1):
+            thread = threading.Thread(
+                target=run,
+                kwargs={"stop": stop, "poll_interval": poll_interval},
+                name=f"{channel}-dispatcher" + (f"-{number}" if number > 1 else ""),
+                daemon=True,
+            )
+            thread.start()
+            threads.append(thread)
     return threads
+
+
+def _threads_for(channel: str) -> int:
+    if channel == Channel.UPS_EVENT:
+        return max(1, settings.RIS_UPS_EVENT_DISPATCH_THREADS)
+    return 1
 
 
 def _destination(*, ae_title: str) -> RemoteAE:

@@ -216,6 +216,10 @@ RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT = env.float("RIS_OUTBOX_DICOM_CONNECTION_TIM
 # subscriber holds a Deletion Lock on stays in the worklist (for N-GET and a
 # performer's retried request); after that it is kept for audit only.
 RIS_UPS_FINAL_RETENTION = env.float("RIS_UPS_FINAL_RETENTION", default=300.0)
+# Threads delivering UPS events (N-EVENT-REPORT) in each process that
+# dispatches: as many subscribers are served at once; each subscriber still
+# gets its events one at a time, in order.
+RIS_UPS_EVENT_DISPATCH_THREADS = env.int("RIS_UPS_EVENT_DISPATCH_THREADS", default=4)
 
 # --- The REST API for the HIS (/api/v1/) -----------------------------------------
 

@@ -381,9 +381,10 @@ def test_a_report_claimed_by_a_dispatcher_that_died_is_sent_when_the_claim_runs_
 
 
 def test_start_dispatchers_delivers_mpps_forwarding_and_ups_events(
-    transactional_db, pacs, pacs_ae, subscriber, subscriber_ae
+    transactional_db, pacs, pacs_ae, subscriber, subscriber_ae, settings
 ):
-    """One thread per channel, each delivering its own queue.
+    """Threads per channel (UPS events: RIS_UPS_EVENT_DISPATCH_THREADS), each
+    delivering its own channel's queue.
 
     Nothing read back from the outbox: on the in-memory SQLite test database
     two dispatchers writing at once may fail with "table is locked" (see
@@ -395,6 +396,7 @@ def test_start_dispatchers_delivers_mpps_forwarding_and_ups_events(
     with transaction.atomic():
         forward_mpps(N_CREATE, mpps_uid, mpps_created(mpps_uid))
     state_report(ups_uid, "SCHEDULED")
+    settings.RIS_UPS_EVENT_DISPATCH_THREADS = 2
     stop = threading.Event()
     threads = start_dispatchers(stop=stop, poll_interval=0.02)
     try:
@@ -406,6 +408,7 @@ def test_start_dispatchers_delivers_mpps_forwarding_and_ups_events(
     assert [thread.name for thread in threads] == [
         "dicom-dispatcher",
         "ups-event-dispatcher",
+        "ups-event-dispatcher-2",
         "webhook-dispatcher",
     ]
     assert not any(thread.is_alive() for thread in threads)
@@ -444,3 +447,37 @@ def test_the_dispatch_command_delivers_both_channels_until_sigterm(
     assert [r.sop_instance_uid for r in pacs.received] == ["1.2.3.4"]
     assert "DICOM dispatcher stopped." in output
     assert "UPS event dispatcher stopped." in output
+
+
+def test_several_threads_serve_subscribers_at_once_each_in_order(
+    transactional_db, subscriber, subscriber_ae, settings
+):
+    """RIS_UPS_EVENT_DISPATCH_THREADS threads share the queue; a subscriber's
+    next event is not due while the one before it is out, so each subscriber
+    still hears its events in the order they happened."""
+    other = EventSubscriber(port=free_port(), ae_title="OTHER")
+    remote_ae_add(ae_title="OTHER", host="127.0.0.1", port=other.port, services=[])
+    uids = [str(generate_uid()) for _ in range(8)]
+    for uid in uids:
+        enqueue(
+            events.STATE_REPORT,
+            uid,
+            dataset(ProcedureStepState="SCHEDULED", InputReadinessState="READY"),
+            "WATCHER",
+            "OTHER",
+        )
+    subscriber.start()
+    other.start()
+    settings.RIS_UPS_EVENT_DISPATCH_THREADS = 4
+    stop = threading.Event()
+    threads = start_dispatchers(stop=stop, poll_interval=0.02)
+    try:
+        wait_until(lambda: len(subscriber.reports) == len(other.reports) == len(uids), 20)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        other.stop()
+    expected = [(events.STATE_REPORT, uid) for uid in uids]
+    assert subscriber.received() == expected
+    assert other.received() == expected
