@@ -31,6 +31,7 @@ class Command(BaseCommand):
         threads = dispatch.start_dispatchers(stop=stopping, poll_interval=poll_interval)
         stopping.wait()
         # Without a timeout: a delivery under way when the signal came is finished first.
-        for (name, _), thread in zip(dispatch.DISPATCHERS.values(), threads, strict=True):
+        for thread in threads:
             thread.join()
+        for name, _ in dispatch.DISPATCHERS.values():
             self.stdout.write(f"{name} dispatcher stopped.")
