@@ -46,6 +46,27 @@ def handle_find(event):
         )
 
 
+# Pending responses sent between two chances for a C-CANCEL to be read.
+LISTEN_EVERY = 50
+
+
+def _let_the_peer_be_heard(assoc) -> None:
+    """Wait until the responses queued so far are sent, and a little more.
+
+    pynetdicom's DUL thread reads what the peer sends only in a turn when it
+    has nothing left to send; a long stream produced faster than it goes out
+    would keep it from ever reading a C-CANCEL (PS3.7 9.3.2.3) until the
+    stream is over. With an empty queue it takes a turn to read (its loop
+    pauses 1 ms between idle turns), and a C-CANCEL already received is then
+    seen by event.is_cancelled. Streams shorter than LISTEN_EVERY never wait.
+    """
+    outgoing = assoc.dul.to_provider_queue
+    deadline = time.monotonic() + 1.0  # a peer that stops reading holds us no longer
+    while outgoing.qsize() and time.monotonic() < deadline and assoc.is_established:
+        time.sleep(0.0005)
+    time.sleep(0.003)
+
+
 def _find(event, label: str, service: str, search):
     """Answer one C-FIND: a pending response per match, then the final status."""
     started, matches, status = time.monotonic(), 0, SUCCESS
@@ -54,6 +75,8 @@ def _find(event, label: str, service: str, search):
             raise DicomError(f"This AE may not query the {label} worklist", status=NOT_AUTHORIZED)
         results = search(_identifier(event))
         for response, all_keys_known in results:
+            if matches and matches % LISTEN_EVERY == 0:
+                _let_the_peer_be_heard(event.assoc)
             if event.is_cancelled:
                 status = CANCEL
                 yield CANCEL, None
