@@ -1,10 +1,23 @@
 """The benchmarks' DICOM clients: pynetdicom associations with the RIS on loopback."""
 
+import os
 import socket
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 
 from pynetdicom import AE, evt
 
-from bench.mwl_latency import AE_TITLE, HOST
+from bench.mwl_latency import (
+    AE_TITLE,
+    HOST,
+    Server,
+    check_database_url,
+    free_port,
+    manage,
+    reset_database,
+)
 
 
 def associate(port: int, *contexts, ae_title: str = "BENCH"):
@@ -25,3 +38,33 @@ def associate(port: int, *contexts, ae_title: str = "BENCH"):
 
 def _no_delay(event) -> None:
     event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+@contextmanager
+def service(database_url: str, *, seed: tuple[str, ...] | list[str] = (), **settings: str):
+    """A fresh benchmark database (migrated, seeded with `seed_demo *seed` if
+    given) and the RIS DICOM service on a free loopback port: (port, pid, env).
+    Both are gone on leaving: the service stopped, the database dropped."""
+    check_database_url(database_url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "1",
+        "LOG_LEVEL": "WARNING",
+        "RIS_DIMSE_ACCEPT_ANY_AE": "1",
+        "PYTHONUNBUFFERED": "1",
+        **settings,
+    }
+    reset_database(database_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    if seed:
+        manage(env, "seed_demo", *seed)
+    port = free_port()
+    log = Path(tempfile.mkdtemp(prefix="ris-bench-")) / "dimse.log"
+    server = Server("dimse", [sys.executable, "manage.py", "dimse", "--port", str(port)], env, log)
+    try:
+        server.wait_until_echo(port)
+        yield port, server.process.pid, env
+    finally:
+        server.stop()
+        reset_database(database_url, create=False)

@@ -20,9 +20,7 @@ dropped and created, and it is dropped at the end; only loopback is used.
 
 import argparse
 import multiprocessing
-import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,14 +30,9 @@ sys.path.insert(0, str(PROJECT))
 
 from pynetdicom.sop_class import ModalityWorklistInformationFind  # noqa: E402
 
-from bench.dicom_clients import associate  # noqa: E402  (after the path is set)
+from bench.dicom_clients import associate, service  # noqa: E402  (after the path is set)
 from bench.mwl_latency import (  # noqa: E402
-    Server,
-    check_database_url,
     connect,
-    free_port,
-    manage,
-    reset_database,
 )
 
 STATION = "CT1"
@@ -199,32 +192,13 @@ def main() -> None:
         "--database-url", default="postgres://postgres@127.0.0.1:5432/ris_bench_load"
     )
     args = parser.parse_args()
-    check_database_url(args.database_url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DEBUG": "1",
-        "LOG_LEVEL": "WARNING",
-        "RIS_DIMSE_ACCEPT_ANY_AE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    reset_database(args.database_url)
-    manage(env, "migrate", "--noinput", "-v", "0")
     days = max(1, args.steps // 200)
-    manage(env, "seed_demo", "--procedures", str(args.steps), "--days", str(days), "--seed", "1")
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="ris-bench-load-")) / "dimse.log"
-    server = Server("dimse", [sys.executable, "manage.py", "dimse", "--port", str(port)], env, log)
-    try:
-        server.wait_until_echo(port)
-        pid = server.process.pid
+    seed = ["--procedures", str(args.steps), "--days", str(days), "--seed", "1"]
+    with service(args.database_url, seed=seed) as (port, pid, _):
         print(f"{args.steps:,} scheduled steps; the service on port {port}, pid {pid}")
         load(port, args.clients, args.queries, args.database_url)
         if args.associations:
             memory(port, pid, args.associations)
-    finally:
-        server.stop()
-        reset_database(args.database_url, create=False)
 
 
 if __name__ == "__main__":

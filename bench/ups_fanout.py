@@ -21,10 +21,8 @@ dropped and created, and it is dropped at the end; only loopback is used.
 """
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,14 +42,11 @@ from pynetdicom.sop_class import (
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from bench.dicom_clients import associate  # noqa: E402  (after the path is set)
+from bench.dicom_clients import associate, service  # noqa: E402  (after the path is set)
 from bench.mwl_latency import (  # noqa: E402
     HOST,
-    Server,
-    check_database_url,
     free_port,
     manage,
-    reset_database,
 )
 
 GLOBAL_SUBSCRIPTION = "1.2.840.10008.5.1.4.34.5"
@@ -280,29 +275,11 @@ def main() -> None:
         "--database-url", default="postgres://postgres@127.0.0.1:5432/ris_bench_ups"
     )
     args = parser.parse_args()
-    check_database_url(args.database_url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DEBUG": "1",
-        "LOG_LEVEL": "WARNING",
-        "RIS_DIMSE_ACCEPT_ANY_AE": "1",
-        "RIS_OUTBOX_POLL_INTERVAL": "0.2",
-        "PYTHONUNBUFFERED": "1",
-    }
-    reset_database(args.database_url)
-    manage(env, "migrate", "--noinput", "-v", "0")
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="ris-bench-ups-")) / "dimse.log"
-    server = Server("dimse", [sys.executable, "manage.py", "dimse", "--port", str(port)], env, log)
-    try:
-        server.wait_until_echo(port)
+    # Dispatchers look at the queue every 0.2 s besides PostgreSQL's NOTIFY.
+    with service(args.database_url, RIS_OUTBOX_POLL_INTERVAL="0.2") as (port, _, env):
         measure_mpps(port, args.pairs, args.mpps_clients)
         counts = [int(count) for count in args.subscribers.split(",")]
         measure_ups(port, env, counts, args.rounds)
-    finally:
-        server.stop()
-        reset_database(args.database_url, create=False)
 
 
 if __name__ == "__main__":

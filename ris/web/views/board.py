@@ -92,8 +92,7 @@ def _board_context(day: date, modality: str) -> dict:
         stations = stations.filter(modality=modality)
     steps = list(steps)
     for step in steps:
-        step.board_status = STATUS_LABELS.get(step.status, step.get_status_display())
-        step.pending = step.status in PENDING_STEP_STATUSES
+        mark_status(step)
     columns = _columns(list(stations), steps)
     _mark_next_up(columns)
     return {
@@ -103,6 +102,12 @@ def _board_context(day: date, modality: str) -> dict:
         "arrivable": StepStatus.SCHEDULED,
         "modality": modality,
     }
+
+
+def mark_status(step: ScheduledProcedureStep) -> None:
+    """What a screen shows of a step's status, and whether it may still change."""
+    step.board_status = STATUS_LABELS.get(step.status, step.get_status_display())
+    step.pending = step.status in PENDING_STEP_STATUSES
 
 
 def _version(day: date, modality: str) -> str:

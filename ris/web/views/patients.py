@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from ris.scheduling.models import Patient
 from ris.scheduling.selectors import scheduled_steps_of_patient
-from ris.scheduling.services import PENDING_STEP_STATUSES
-from ris.web.views.board import STATUS_LABELS
+from ris.web.views.board import mark_status
 
 PAST_SHOWN = 20
 
@@ -22,8 +21,7 @@ def patient(request, pk: int):
     upcoming = list(steps.filter(start__gte=now).order_by("start", "pk"))
     past = list(steps.filter(start__lt=now).order_by("-start", "-pk")[:PAST_SHOWN])
     for step in upcoming + past:
-        step.board_status = STATUS_LABELS.get(step.status, step.get_status_display())
-        step.pending = step.status in PENDING_STEP_STATUSES
+        mark_status(step)
     return render(
         request,
         "web/patient.html",
