@@ -178,6 +178,19 @@ def test_create_writes_nothing_when_the_second_step_is_refused(api, payload):
     assert not ScheduledProcedureStep.objects.exists()
 
 
+def test_create_refuses_a_procedure_on_a_station_of_another_modality(api):
+    """A CT procedure on an MR station would put a CT item on the MR's worklist."""
+    payload = order_payload(
+        patient=PatientFactory(),
+        code=ProcedureCodeFactory(code_meaning="CT head"),
+        station=StationFactory(name="MR ONE", modality="MR"),
+    )
+    response = api.post(URL, payload, format="json")
+    assert response.status_code == 400
+    assert "CT head is a CT procedure; MR ONE is a MR station." in str(response.data)
+    assert not Order.objects.exists()
+
+
 def test_create_with_a_taken_accession_number_is_409(api, payload):
     api.post(URL, {**payload, "accession_number": "A1"}, format="json")
     response = api.post(

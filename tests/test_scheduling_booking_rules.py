@@ -117,10 +117,26 @@ def test_a_step_is_not_moved_to_a_station_of_another_modality():
         scheduled_step_reschedule(step=step, start=NINE, station=StationFactory(modality="MR"))
 
 
+def test_a_procedure_is_not_booked_on_a_station_of_another_modality():
+    mr_station = StationFactory(modality="MR")
+    with pytest.raises(ValidationError, match="is a CT procedure; .* is a MR station"):
+        book(mr_station, NINE)
+    ct_station = StationFactory(modality="CT")
+    with pytest.raises(ValidationError, match="is a CT station; the step is MR"):
+        book(ct_station, NINE, modality="MR")
+    assert not mr_station.scheduled_steps.exists()
+    assert not ct_station.scheduled_steps.exists()
+
+
+def test_an_import_keeps_the_modalities_of_the_schedule_it_mirrors():
+    step = book(StationFactory(modality="MR"), NINE, modality="CT", imported=True)
+    assert step.modality == "CT"
+
+
 def test_an_import_keeps_the_overlaps_of_the_schedule_it_mirrors():
     station = StationFactory()
     book(station, NINE)
-    book(station, NINE, allow_double_booking=True)
+    book(station, NINE, imported=True)
     assert station.scheduled_steps.count() == 2
 
 

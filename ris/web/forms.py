@@ -99,19 +99,6 @@ class BookingForm(SlotForm):
         procedures.label_from_instance = procedure_label
         grouped_by_modality(procedures, lambda code: code.default_modality)
 
-    def clean(self):
-        cleaned = super().clean()
-        station, codes = cleaned.get("station"), cleaned.get("procedures")
-        if station and codes:
-            for code in codes:
-                if code.default_modality != station.modality:
-                    self.add_error(
-                        "station",
-                        f"{code.code_meaning} is a {code.default_modality} procedure; "
-                        f"{station.name} is a {station.modality} station.",
-                    )
-        return cleaned
-
 
 def procedure_label(code: ProcedureCode) -> str:
     """What a scheduler picks by: the meaning and how long it takes."""

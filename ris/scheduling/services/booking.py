@@ -60,8 +60,8 @@ class StepRequest:
     requested_contrast_agent: str = ""
     comments: str = ""
     # An import mirrors a schedule that exists already, overlaps and all; the
-    # RIS's own bookings keep to each station's capacity.
-    allow_double_booking: bool = False
+    # RIS's own bookings keep to each station's capacity and modality.
+    imported: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,8 @@ def _scheduled_step_create(
         status=step.status,
     )
     scheduled.fill_defaults()
-    if not step.allow_double_booking:
+    if not step.imported:
+        check_station_modality(scheduled)
         check_station_free(scheduled)
     validated_save(scheduled)
     if step.protocol_codes is None:
@@ -253,6 +254,25 @@ def _busiest_moment(step, overlapping: list) -> list:
         ),
         key=len,
     )
+
+
+def check_station_modality(step: ScheduledProcedureStep) -> None:
+    """Refuse a step on a station of another modality than the step's or its
+    procedure's: its worklist item (Modality (0008,0060) in the Scheduled
+    Procedure Step Sequence) would be offered to a modality that cannot do it."""
+    station = step.station
+    if station is None:
+        return
+    code = step.requested_procedure.procedure_code
+    if code.default_modality != station.modality:
+        refusal = (
+            f"{code.code_meaning} is a {code.default_modality} procedure; "
+            f"{station.name} is a {station.modality} station."
+        )
+        raise ValidationError({"station": refusal})
+    if step.modality != station.modality:
+        refusal = f"{station.name} is a {station.modality} station; the step is {step.modality}."
+        raise ValidationError({"station": refusal})
 
 
 def check_station_free(step: ScheduledProcedureStep) -> None:

@@ -227,7 +227,7 @@ def _step_request(item: WorklistItem, outcome: ImportOutcome) -> StepRequest:
         scheduled_station_name=item.station_name,
         location=item.location,
         protocol_codes=[_protocol_code(code, outcome) for code in item.protocol_codes],
-        allow_double_booking=True,
+        imported=True,
         **item.step,
     )
 
