@@ -38,9 +38,10 @@ def associate(address, calling_ae_title="MODALITY", called_ae_title=RIS_AE_TITLE
     return scu(calling_ae_title).associate(host, port, ae_title=called_ae_title)
 
 
-def mwl_find(address, identifier: Dataset, calling_ae_title="MODALITY"):
+def mwl_find(address, identifier: Dataset, calling_ae_title="MODALITY", ae: AE | None = None):
     """All responses of one worklist query on a new association: [(status, identifier)]."""
-    assoc = associate(address, calling_ae_title)
+    host, port = address
+    assoc = (ae or scu(calling_ae_title)).associate(host, port, ae_title=RIS_AE_TITLE)
     assert assoc.is_established, "association was not accepted"
     try:
         return [

@@ -6,11 +6,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydicom import Dataset
 from pydicom.multival import MultiValue
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from dimse.handlers.find import LISTEN_EVERY
 from ris.scheduling.models import OtherPatientID, ScheduledProcedureStep, Station, StepStatus
-from tests.dimse_helpers import associate, matches, mwl_find
+from ris.scheduling.worklist.keys import TOP_LEVEL_KEYS, SequenceKey
+from tests.dimse_helpers import associate, matches, mwl_find, scu
 from tests.factories import (
     PatientFactory,
     ProcedureCodeFactory,
@@ -342,6 +349,62 @@ def test_a_value_for_a_key_the_ris_does_not_match_on_gives_ff01(dicom_service):
     identifier.ReferringPhysicianName = ""
     [(status, _, _), _] = mwl_find(dicom_service, identifier)
     assert status == 0xFF00
+
+
+def every_key() -> Dataset:
+    """An identifier with every top-level key the RIS answers, and an empty step item."""
+    identifier = Dataset()
+    for keyword, key in TOP_LEVEL_KEYS.items():
+        setattr(identifier, keyword, [] if isinstance(key, SequenceKey) else None)
+    identifier.ScheduledProcedureStepSequence = [Dataset()]
+    return identifier
+
+
+@pytest.mark.parametrize(
+    "transfer_syntax",
+    [ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian],
+)
+def test_every_transfer_syntax_gets_the_same_answer(dicom_service, transfer_syntax):
+    """Responses are encoded for the negotiated transfer syntax (ris.dicom.wire):
+    each decodes to what Implicit VR Little Endian, the default, carries."""
+    patient = PatientFactory(
+        family_name="Größer",
+        given_name="Björn",
+        medical_alerts="Latex allergy\nPacemaker",
+        pregnancy_status=4,
+        weight_kg="72.5",
+    )
+    OtherPatientID.objects.create(
+        patient=patient, other_patient_id="X-77", issuer_of_patient_id="B"
+    )
+    step = book(start=at(5, 9), patient=patient, comments="Bitte nüchtern")
+    step.protocol_codes.set([ProtocolCodeFactory(code_value="HEAD")])
+
+    def answer(syntax):
+        ae = scu()
+        ae.requested_contexts = []
+        ae.add_requested_context(ModalityWorklistInformationFind, [syntax])
+        assoc = ae.associate(*dicom_service, ae_title="RIS")
+        assert assoc.accepted_contexts[0].transfer_syntax[0] == syntax
+        try:
+            responses = list(assoc.send_c_find(every_key(), ModalityWorklistInformationFind))
+        finally:
+            assoc.release()
+        [response] = matches([(int(status.Status), ds, status) for status, ds in responses])
+        return response
+
+    expected, response = answer(ImplicitVRLittleEndian), answer(transfer_syntax)
+    assert response == expected
+    assert response.PatientName == "Größer^Björn"
+    assert response.SpecificCharacterSet == "ISO_IR 192"
+    assert response.MedicalAlerts == ["Latex allergy", "Pacemaker"]
+    assert response.PregnancyStatus == 4
+    assert response.PatientWeight == "72.5"
+    assert response.OtherPatientIDsSequence[0].PatientID == "X-77"
+    item = response.ScheduledProcedureStepSequence[0]
+    assert item.CommentsOnTheScheduledProcedureStep == "Bitte nüchtern"
+    assert item.ScheduledProtocolCodeSequence[0].CodeValue == "HEAD"
+    assert response.StudyInstanceUID == step.requested_procedure.study_instance_uid
 
 
 def test_latin1_query_gets_a_latin1_answer(dicom_service):

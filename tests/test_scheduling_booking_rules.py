@@ -119,7 +119,7 @@ def test_a_step_is_not_moved_to_a_station_of_another_modality():
 
 def test_a_procedure_is_not_booked_on_a_station_of_another_modality():
     mr_station = StationFactory(modality="MR")
-    with pytest.raises(ValidationError, match="is a CT procedure; .* is a MR station"):
+    with pytest.raises(ValidationError, match=r"is a CT procedure; .* is a MR station"):
         book(mr_station, NINE)
     ct_station = StationFactory(modality="CT")
     with pytest.raises(ValidationError, match="is a CT station; the step is MR"):

@@ -8,6 +8,7 @@ from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from dimse.handlers.associations import may_use, peer
+from dimse.handlers.pending import PendingResponses
 from dimse.handlers.status import failure_status
 from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
 from ris.dicom.errors import DicomError, IdentifierError
@@ -20,6 +21,7 @@ from ris.dicom.statuses import (
     UNABLE_TO_PROCESS,
 )
 from ris.dicom.statuses import FIND_NOT_AUTHORIZED as NOT_AUTHORIZED
+from ris.dicom.wire import WireEncoding
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
 from ris.ups.query import workitem_find
@@ -27,9 +29,18 @@ from ris.ups.query import workitem_find
 LOGGER = logging.getLogger("dimse")
 
 
+def _worklist(identifier: Dataset, encoding: WireEncoding):
+    # Worklist answers come encoded as they go out: a query may have hundreds.
+    return worklist_find(identifier, encoding)
+
+
+def _workitems(identifier: Dataset, encoding: WireEncoding):
+    return workitem_find(identifier)
+
+
 # What each C-FIND SOP class searches: (log label, service, search function).
-MWL = ("MWL", Service.WORKLIST, worklist_find)
-UPS = ("UPS", Service.UPS, workitem_find)
+MWL = ("MWL", Service.WORKLIST, _worklist)
+UPS = ("UPS", Service.UPS, _workitems)
 
 
 def handle_find(event):
@@ -68,21 +79,29 @@ def _let_the_peer_be_heard(assoc) -> None:
 
 
 def _find(event, label: str, service: str, search):
-    """Answer one C-FIND: a pending response per match, then the final status."""
+    """Answer one C-FIND: a pending response per match, then the final status.
+
+    The pending responses go out on the short path (dimse.handlers.pending);
+    only the final one is yielded to pynetdicom.
+    """
     started, matches, status = time.monotonic(), 0, SUCCESS
     try:
         if not may_use(event.assoc, service):
             raise DicomError(f"This AE may not query the {label} worklist", status=NOT_AUTHORIZED)
-        results = search(_identifier(event))
+        results = search(_identifier(event), WireEncoding.of(event.context.transfer_syntax))
+        pending = PendingResponses(event)
         for response, all_keys_known in results:
             if matches and matches % LISTEN_EVERY == 0:
                 _let_the_peer_be_heard(event.assoc)
+            if not event.assoc.is_established:
+                return  # aborted or released under us: nothing more to say
             if event.is_cancelled:
                 status = CANCEL
                 yield CANCEL, None
                 return
             matches += 1
-            yield (PENDING if all_keys_known else PENDING_UNSUPPORTED_KEYS), response
+            pending.send(PENDING if all_keys_known else PENDING_UNSUPPORTED_KEYS, response)
+        yield SUCCESS, None
     except DicomError as error:
         status = error.status
         yield failure_status(error, elements_field="OffendingElement"), None

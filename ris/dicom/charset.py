@@ -5,6 +5,8 @@ response with the one set on it, so the RIS works on Unicode throughout and
 only has to say, per response, which character set the values need.
 """
 
+from collections.abc import Iterable, Sequence
+
 from pydicom import Dataset
 from pydicom.charset import python_encoding
 from pydicom.valuerep import PersonName
@@ -27,9 +29,7 @@ def check_character_set(identifier: Dataset) -> None:
 
 
 def set_response_character_set(response: Dataset, request: Dataset) -> None:
-    """ISO_IR 192 (UTF-8) when a value is not ASCII, or ISO_IR 100 (Latin-1) if the
-    request used it and every value fits (PS3.4 C.2.2.1.1: the SCP may answer in
-    another character set than the request's)."""
+    """Specific Character Set on a response whose text values need one."""
     texts = [
         str(value)
         for element in response.iterall()
@@ -37,14 +37,23 @@ def set_response_character_set(response: Dataset, request: Dataset) -> None:
         for value in (element.value if isinstance(element.value, list) else [element.value])
         if isinstance(value, str | PersonName)
     ]
-    if all(text.isascii() for text in texts):
-        return
-    requested = request.get("SpecificCharacterSet") or ""
+    character_set = response_character_set(texts, request.get("SpecificCharacterSet") or "")
+    if character_set:
+        response.SpecificCharacterSet = character_set
+
+
+def response_character_set(texts: Iterable[str], requested: str | Sequence[str]) -> str | None:
+    """None when every text value is ASCII (the default repertoire); else ISO_IR 100
+    (Latin-1) if the request used it and every value fits, or ISO_IR 192 (UTF-8)
+    (PS3.4 C.2.2.1.1: the SCP may answer in another character set than the
+    request's)."""
+    texts = [text for text in texts if not text.isascii()]
+    if not texts:
+        return None
     requested = [requested] if isinstance(requested, str) else list(requested)
     if "ISO_IR 100" in requested and all(_fits_latin1(text) for text in texts):
-        response.SpecificCharacterSet = "ISO_IR 100"
-    else:
-        response.SpecificCharacterSet = "ISO_IR 192"
+        return "ISO_IR 100"
+    return "ISO_IR 192"
 
 
 def _fits_latin1(text: str) -> bool:

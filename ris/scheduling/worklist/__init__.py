@@ -11,13 +11,25 @@ from collections.abc import Iterator
 from pydicom import Dataset
 
 from ris.dicom.errors import IdentifierError
+from ris.dicom.wire import EXPLICIT_VR_LITTLE_ENDIAN, WireEncoding
 from ris.scheduling.worklist.query import worklist_queryset
-from ris.scheduling.worklist.response import worklist_response
+from ris.scheduling.worklist.response import WorklistResponder, worklist_response
 
-__all__ = ["IdentifierError", "worklist_find", "worklist_queryset", "worklist_response"]
+__all__ = [
+    "IdentifierError",
+    "WorklistResponder",
+    "worklist_find",
+    "worklist_queryset",
+    "worklist_response",
+]
 
 
-def worklist_find(identifier: Dataset) -> Iterator[tuple[Dataset, bool]]:
-    """Match the identifier; raise IdentifierError before the first result if it is bad."""
+def worklist_find(
+    identifier: Dataset, encoding: WireEncoding = EXPLICIT_VR_LITTLE_ENDIAN
+) -> Iterator[tuple[Dataset, bool]]:
+    """Match the identifier; raise IdentifierError before the first result if it is
+    bad. The responses come encoded for `encoding`, the transfer syntax they
+    will be sent in (ris.dicom.wire)."""
     steps = worklist_queryset(identifier)
-    return (worklist_response(step, identifier) for step in steps.iterator(chunk_size=500))
+    respond = WorklistResponder(identifier, encoding)
+    return (respond(step) for step in steps.iterator(chunk_size=500))

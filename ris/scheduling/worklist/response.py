@@ -2,60 +2,88 @@
 
 Every key the request asked for comes back, with the step's value or empty;
 nothing else does, but for Specific Character Set when a value needs it.
+
+What to answer depends on the request only, so it is worked out once per
+query (WorklistResponder); each step then costs its values and their
+encoding (ris.dicom.wire), not another walk through the request.
 """
+
+from collections.abc import Callable
 
 from pydicom import Dataset
 from pydicom.sequence import Sequence
 
-from ris.dicom.charset import set_response_character_set
 from ris.dicom.matching import matches_string
+from ris.dicom.wire import EXPLICIT_VR_LITTLE_ENDIAN, WireEncoding, encoded_dataset, tag_and_vr
 from ris.scheduling.models import ScheduledProcedureStep
 from ris.scheduling.worklist.keys import NOT_KEYS, STEP_KEYS, TOP_LEVEL_KEYS, SequenceKey
 from ris.scheduling.worklist.query import STEP_SEQUENCE, step_item
 
+STEP_SEQUENCE_TAG = 0x00400100
+
+# One element of the answer: its tag, VR, and its value for a step.
+Field = tuple[int, str, Callable[[ScheduledProcedureStep], object]]
+
+
+class WorklistResponder:
+    """The response identifiers to one request, step by step.
+
+    `known` is False when the request has an unknown or private key, or a
+    value for a key the RIS returns but does not match on; the caller then
+    answers Pending 0xFF01 instead of 0xFF00 (PS3.4 K.4.1.1.4). Such a key is
+    left out, and such a value not used.
+    """
+
+    def __init__(self, request: Dataset, encoding: WireEncoding = EXPLICIT_VR_LITTLE_ENDIAN):
+        self.encoding = encoding
+        self.requested_character_set = request.get("SpecificCharacterSet") or ""
+        self.fields: list[Field] = []
+        self.known = True
+        for element in request:
+            keyword = element.keyword
+            if keyword in NOT_KEYS or element.tag.element == 0:
+                continue
+            if keyword == STEP_SEQUENCE:
+                self.fields.append((STEP_SEQUENCE_TAG, "SQ", self._step_item(step_item(request))))
+            elif keyword in TOP_LEVEL_KEYS:
+                key = TOP_LEVEL_KEYS[keyword]
+                self.fields.append(_field(key, element.value))
+                self.known &= _matched_as_asked(key, element)
+            else:
+                self.known = False
+
+    def __call__(self, step: ScheduledProcedureStep) -> tuple[Dataset, bool]:
+        elements = [(tag, vr, value(step)) for tag, vr, value in self.fields]
+        response = encoded_dataset(elements, self.encoding, self.requested_character_set)
+        return response, self.known
+
+    def _step_item(self, requested: Dataset | None) -> Callable:
+        """The single Scheduled Procedure Step item; all of it if the request's item
+        was empty."""
+        if requested is None or len(requested) == 0:
+            fields = [_field(key, None) for key in STEP_KEYS.values()]
+        else:
+            fields = []
+            for element in requested:
+                key = STEP_KEYS.get(element.keyword)
+                if key is None:
+                    self.known &= element.tag.element == 0
+                    continue
+                fields.append(_field(key, element.value))
+                self.known &= _matched_as_asked(key, element)
+        return lambda step: [[(tag, vr, value(step)) for tag, vr, value in fields]]
+
 
 def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[Dataset, bool]:
-    """The response identifier for one step, and whether every requested key was known.
-
-    An unknown or private key is left out, and a value sent for a key the RIS
-    returns but does not match on is not used; for either the caller answers
-    Pending 0xFF01 instead of 0xFF00 (PS3.4 K.4.1.1.4).
-    """
-    response = Dataset()
-    known = True
-    for element in request:
-        keyword = element.keyword
-        if keyword in NOT_KEYS or element.tag.element == 0:
-            continue
-        if keyword == STEP_SEQUENCE:
-            item, item_known = _step_item(step, step_item(request))
-            response.ScheduledProcedureStepSequence = [item]
-            known &= item_known
-        elif keyword in TOP_LEVEL_KEYS:
-            _put(response, TOP_LEVEL_KEYS[keyword], step, element.value)
-            known &= _matched_as_asked(TOP_LEVEL_KEYS[keyword], element)
-        else:
-            known = False
-    set_response_character_set(response, request)
-    return response, known
+    """The response identifier for one step, and whether every requested key was known."""
+    return WorklistResponder(request)(step)
 
 
-def _step_item(step, requested: Dataset | None) -> tuple[Dataset, bool]:
-    """The single Scheduled Procedure Step item; all of it if the request's item was empty."""
-    item = Dataset()
-    if requested is None or len(requested) == 0:
-        for key in STEP_KEYS.values():
-            _put(item, key, step, None)
-        return item, True
-    known = True
-    for element in requested:
-        key = STEP_KEYS.get(element.keyword)
-        if key is None:
-            known = known and element.tag.element == 0
-            continue
-        _put(item, key, step, element.value)
-        known &= _matched_as_asked(key, element)
-    return item, known
+def _field(key, requested) -> Field:
+    tag, vr = tag_and_vr(key.keyword)
+    if isinstance(key, SequenceKey):
+        return tag, vr, _sequence(key, requested)
+    return tag, vr, key.value
 
 
 def _matched_as_asked(key, element) -> bool:
@@ -69,36 +97,31 @@ def _matched_as_asked(key, element) -> bool:
     return key.path is not None or element.is_empty
 
 
-def _put(dataset: Dataset, key, step, requested) -> None:
-    if isinstance(key, SequenceKey):
-        setattr(dataset, key.keyword, _sequence(key, step, requested))
-    else:
-        setattr(dataset, key.keyword, key.value(step))
-
-
-def _sequence(key: SequenceKey, step, requested) -> list[Dataset]:
-    """The stored items that match the request's item keys, with the requested attributes.
-
-    An empty request (zero-length, or one empty item) returns every item whole
-    (C.2.2.2.6).
-    """
+def _sequence(key: SequenceKey, requested) -> Callable:
+    """A step's stored items that match the request's item keys, with the requested
+    attributes. An empty request (zero-length, or one empty item) returns every
+    item whole (C.2.2.2.6)."""
     request_item = requested[0] if isinstance(requested, Sequence) and len(requested) else None
-    stored_items = key.items(step)
     if request_item is None or len(request_item) == 0:
-        return [_dataset(stored) for stored in stored_items]
-    wanted = {element.keyword: str(element.value or "") for element in request_item}
+        return lambda step: [_item(stored) for stored in key.items(step)]
+    wanted = {
+        element.keyword: str(element.value or "")
+        for element in request_item
+        if tag_and_vr(element.keyword)
+    }
     matching_keys = {
         keyword: value for keyword, value in wanted.items() if keyword in key.item_fields
     }
-    return [
-        _dataset({keyword: stored.get(keyword, "") for keyword in wanted})
-        for stored in stored_items
-        if all(matches_string(stored.get(k, ""), v) for k, v in matching_keys.items())
-    ]
+
+    def items(step):
+        return [
+            _item({keyword: stored.get(keyword, "") for keyword in wanted})
+            for stored in key.items(step)
+            if all(matches_string(stored.get(k, ""), v) for k, v in matching_keys.items())
+        ]
+
+    return items
 
 
-def _dataset(values: dict) -> Dataset:
-    dataset = Dataset()
-    for keyword, value in values.items():
-        setattr(dataset, keyword, value)
-    return dataset
+def _item(values: dict) -> list:
+    return [(*tag_and_vr(keyword), value) for keyword, value in values.items()]

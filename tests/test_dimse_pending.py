@@ -1,0 +1,53 @@
+"""The short path for C-FIND pending responses (dimse.handlers.pending): the
+same bytes pynetdicom would send, and whole responses at any PDU size."""
+
+from io import BytesIO
+
+import pytest
+from pydicom import Dataset
+from pynetdicom.dimse_messages import C_FIND_RSP
+from pynetdicom.dimse_primitives import C_FIND
+from pynetdicom.dsutils import encode
+from pynetdicom.sop_class import ModalityWorklistInformationFind
+
+from dimse.handlers.pending import command_set
+from ris.scheduling.models import Station
+from tests.dimse_helpers import matches, mwl_find, scu
+from tests.factories import ScheduledProcedureStepFactory
+
+
+@pytest.mark.parametrize("status", [0xFF00, 0xFF01])
+def test_the_command_set_is_the_one_pynetdicom_encodes(status):
+    primitive = C_FIND()
+    primitive.MessageIDBeingRespondedTo = 7
+    primitive.AffectedSOPClassUID = ModalityWorklistInformationFind
+    primitive.Status = status
+    primitive.Identifier = BytesIO(b"\x10\x00\x10\x00\x00\x00\x00\x00")
+    message = C_FIND_RSP()
+    message.primitive_to_message(primitive)
+
+    expected = encode(message.command_set, True, True)
+
+    assert command_set(ModalityWorklistInformationFind, 7, status) == expected
+
+
+@pytest.mark.parametrize("maximum_pdu", [0, 16382, 256])
+def test_responses_arrive_whole_at_any_maximum_pdu_length(dicom_service, maximum_pdu):
+    """Small PDUs split each response into fragments; 0 is no limit (PS3.8 D.1)."""
+    station = Station.objects.create(ae_title="CT1", name="CT 1", modality="CT")
+    steps = [
+        ScheduledProcedureStepFactory(station=station, description="x" * 300) for _ in range(3)
+    ]
+    identifier = Dataset()
+    identifier.PatientName = ""
+    identifier.ScheduledProcedureStepSequence = [Dataset()]
+
+    ae = scu()
+    ae.maximum_pdu_size = maximum_pdu
+    responses = mwl_find(dicom_service, identifier, ae=ae)
+
+    items = [response.ScheduledProcedureStepSequence[0] for response in matches(responses)]
+    assert sorted(item.ScheduledProcedureStepID for item in items) == sorted(
+        step.sps_id for step in steps
+    )
+    assert {item.ScheduledProcedureStepDescription for item in items} == {"x" * 300}
