@@ -35,9 +35,7 @@ def test_the_command_set_is_the_one_pynetdicom_encodes(status):
 def test_responses_arrive_whole_at_any_maximum_pdu_length(dicom_service, maximum_pdu):
     """Small PDUs split each response into fragments; 0 is no limit (PS3.8 D.1)."""
     station = Station.objects.create(ae_title="CT1", name="CT 1", modality="CT")
-    steps = [
-        ScheduledProcedureStepFactory(station=station, description="x" * 300) for _ in range(3)
-    ]
+    steps = [ScheduledProcedureStepFactory(station=station, comments="x" * 300) for _ in range(3)]
     identifier = Dataset()
     identifier.PatientName = ""
     identifier.ScheduledProcedureStepSequence = [Dataset()]
@@ -50,4 +48,4 @@ def test_responses_arrive_whole_at_any_maximum_pdu_length(dicom_service, maximum
     assert sorted(item.ScheduledProcedureStepID for item in items) == sorted(
         step.sps_id for step in steps
     )
-    assert {item.ScheduledProcedureStepDescription for item in items} == {"x" * 300}
+    assert {item.CommentsOnTheScheduledProcedureStep for item in items} == {"x" * 300}

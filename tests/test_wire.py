@@ -62,6 +62,16 @@ def test_pydicom_writes_the_encoded_bytes_without_converting_them(name):
     assert all(dataset.get_item(tag).is_raw for tag in values)
 
 
+@pytest.mark.parametrize(
+    "transfer_syntax", [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian]
+)
+@pytest.mark.parametrize("name", ["Doe^John", "Größer^Björn"])
+def test_the_whole_encoding_is_what_pydicom_writes(transfer_syntax, name):
+    encoding = WireEncoding.of(transfer_syntax)
+    dataset = encoded_dataset(elements(name), encoding)
+    assert dataset.encoded == encode(dataset, encoding.implicit_vr, encoding.little_endian)
+
+
 def test_writing_in_another_transfer_syntax_converts_correctly():
     dataset = encoded_dataset(elements(), WireEncoding(implicit_vr=False, little_endian=True))
     sent = encode(dataset, True, True)

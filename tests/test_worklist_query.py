@@ -6,7 +6,7 @@ import pytest
 from pydicom import Dataset
 
 from ris.scheduling.models import OtherPatientID
-from ris.scheduling.worklist import worklist_find
+from ris.scheduling.worklist import in_pages, worklist_find, worklist_queryset
 from tests.factories import PatientFactory, ScheduledProcedureStepFactory, StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +55,14 @@ def test_sql_wildcard_characters_in_a_key_are_literal(pattern, expected):
         for response, _ in worklist_find(identifier(ScheduledStationAETitle=pattern))
     ]
     assert sorted(found) == expected
+
+
+def test_a_long_worklist_comes_in_pages_in_start_order_without_repeats():
+    """Keyset pages (worklist.in_pages): steps that share a start are neither
+    skipped nor repeated at a page boundary."""
+    nine, ten = datetime(2026, 3, 5, 9, tzinfo=UTC), datetime(2026, 3, 5, 10, tzinfo=UTC)
+    steps = [ScheduledProcedureStepFactory(start=start) for start in [ten, nine] * 4]
+    queryset = worklist_queryset(identifier())
+    expected = sorted(steps, key=lambda step: (step.start, step.pk))
+    for size in (1, 3, 8, 50):
+        assert [step.pk for step in in_pages(queryset, size=size)] == [s.pk for s in expected]

@@ -19,6 +19,7 @@ from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import P_DATA
 
 from ris.dicom.statuses import PENDING, PENDING_UNSUPPORTED_KEYS
+from ris.dicom.wire import EncodedDataset, WireEncoding
 
 C_FIND_RSP = 0x8020
 DATA_SET_PRESENT = 0x0001  # any value but 0x0101 (PS3.7 Table E.1-1)
@@ -52,6 +53,7 @@ class PendingResponses:
         self.context_id = event.context.context_id
         syntax = UID(event.context.transfer_syntax)
         self.encoding = (syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
+        self.wire_encoding = None if syntax.is_deflated else WireEncoding.of(syntax)
         self.max_pdu = event.assoc.dimse.maximum_pdu_size
         request = event.request
         self.commands = {
@@ -62,7 +64,10 @@ class PendingResponses:
     def send(self, status: int, identifier: Dataset) -> None:
         """Queue one pending response (0xFF00 or 0xFF01) for the DUL to send, in order."""
         command = self.commands[status]
-        data = encode(identifier, *self.encoding)
+        if isinstance(identifier, EncodedDataset) and identifier.encoding == self.wire_encoding:
+            data = identifier.encoded  # built for this transfer syntax (ris.dicom.wire)
+        else:
+            data = encode(identifier, *self.encoding)
         if not data:
             raise ValueError("The response identifier could not be encoded")
         for pdvs in self._pdus(command, data):

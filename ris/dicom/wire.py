@@ -60,11 +60,21 @@ def tag_and_vr(keyword: str) -> tuple[int, str] | None:
     return tag, dictionary_VR(tag).split(" or ")[0]
 
 
+class EncodedDataset(Dataset):
+    """A data set that also holds its whole encoding, `encoded`, for `encoding`:
+    a sender can send those bytes as they are. Not to be changed once built."""
+
+    def __init__(self, encoding: WireEncoding, encoded: bytes):
+        super().__init__()
+        self.encoding = encoding
+        self.encoded = encoded
+
+
 def encoded_dataset(
     elements: Iterable[Element],
     encoding: WireEncoding = EXPLICIT_VR_LITTLE_ENDIAN,
     requested_character_set: Sequence[str] = (),
-) -> Dataset:
+) -> EncodedDataset:
     """A data set of the elements, each already encoded, with Specific Character
     Set (0008,0005) when a text value needs one (ris.dicom.charset)."""
     elements = list(elements)
@@ -72,12 +82,17 @@ def encoded_dataset(
     if character_set:
         elements.append((0x00080005, "CS", character_set))
     codec = _python_codec(character_set)
-    dataset = Dataset()
-    for tag, vr, value in elements:
+    raw, whole = [], []
+    for tag, vr, value in sorted(elements, key=lambda element: element[0]):
         encoded = _value(vr, value, encoding, codec)
-        dataset._dict[Tag(tag)] = RawDataElement(
-            Tag(tag), vr, len(encoded), encoded, 0, encoding.implicit_vr, encoding.little_endian
+        raw.append(
+            RawDataElement(
+                Tag(tag), vr, len(encoded), encoded, 0, encoding.implicit_vr, encoding.little_endian
+            )
         )
+        whole.append(_element(tag, vr, encoded, encoding))
+    dataset = EncodedDataset(encoding, b"".join(whole))
+    dataset._dict.update((element.tag, element) for element in raw)
     # As pydicom names the character set of the data set it will compare with.
     original = convert_encodings(character_set) if character_set else default_encoding
     dataset.set_original_encoding(encoding.implicit_vr, encoding.little_endian, original)

@@ -8,6 +8,7 @@ the rows stream in.
 
 from collections.abc import Iterator
 
+from django.db.models import Q, QuerySet
 from pydicom import Dataset
 
 from ris.dicom.errors import IdentifierError
@@ -18,6 +19,7 @@ from ris.scheduling.worklist.response import WorklistResponder, worklist_respons
 __all__ = [
     "IdentifierError",
     "WorklistResponder",
+    "in_pages",
     "worklist_find",
     "worklist_queryset",
     "worklist_response",
@@ -32,4 +34,18 @@ def worklist_find(
     will be sent in (ris.dicom.wire)."""
     steps = worklist_queryset(identifier)
     respond = WorklistResponder(identifier, encoding)
-    return (respond(step) for step in steps.iterator(chunk_size=500))
+    return (respond(step) for step in in_pages(steps))
+
+
+def in_pages(steps: QuerySet, size: int = 200) -> Iterator:
+    """The steps in start order, fetched a page at a time after the last one seen
+    (keyset pagination): a day's worklist is one plain query, and a universal
+    query over the whole schedule neither loads it into memory at once nor
+    holds a database cursor open while a slow modality reads."""
+    page = list(steps[:size])
+    yield from page
+    while len(page) == size:
+        last = page[-1]
+        after = Q(start__gt=last.start) | Q(start=last.start, pk__gt=last.pk)
+        page = list(steps.filter(after)[:size])
+        yield from page
