@@ -1,9 +1,13 @@
 """The DICOM service: one pynetdicom application entity over the RIS domain.
 
-Each association runs in its own thread and gets its own Django database
-connection, closed when the association ends.
+Each association runs in its own thread. The Django database connection an
+operation takes in that thread is given back (to the pool, on PostgreSQL) when
+the operation has been answered, and any left is closed when the association
+ends.
 """
 
+import functools
+import inspect
 import logging
 import socket
 import socketserver
@@ -119,18 +123,45 @@ def make_application_entity(ae_title: str) -> AE:
     return ae
 
 
+def returning_connections(handler):
+    """The handler, giving back the database connections it took when it is done.
+
+    With the connection pool (settings: DATABASE_POOL) an association then
+    holds a connection only while an operation runs, not while the modality
+    sits idle between queries, so a pool far smaller than the number of
+    associations serves them all.
+    """
+    if inspect.isgeneratorfunction(handler):
+
+        def run(event):
+            try:
+                yield from handler(event)
+            finally:
+                connections.close_all()
+
+    else:
+
+        def run(event):
+            try:
+                return handler(event)
+            finally:
+                connections.close_all()
+
+    return functools.wraps(handler)(run)
+
+
 HANDLERS = [
-    (evt.EVT_REQUESTED, associations.handle_requested),
+    (evt.EVT_REQUESTED, returning_connections(associations.handle_requested)),
     (evt.EVT_ACCEPTED, associations.handle_accepted),
     (evt.EVT_REJECTED, associations.handle_rejected),
     (evt.EVT_RELEASED, associations.handle_released),
     (evt.EVT_ABORTED, associations.handle_aborted),
     (evt.EVT_C_ECHO, echo.handle_echo),
-    (evt.EVT_C_FIND, find.handle_find),
-    (evt.EVT_N_CREATE, routes.handle_n_create),
-    (evt.EVT_N_SET, routes.handle_n_set),
-    (evt.EVT_N_GET, ups.handle_n_get),
-    (evt.EVT_N_ACTION, ups.handle_n_action),
+    (evt.EVT_C_FIND, returning_connections(find.handle_find)),
+    (evt.EVT_N_CREATE, returning_connections(routes.handle_n_create)),
+    (evt.EVT_N_SET, returning_connections(routes.handle_n_set)),
+    (evt.EVT_N_GET, returning_connections(ups.handle_n_get)),
+    (evt.EVT_N_ACTION, returning_connections(ups.handle_n_action)),
 ]
 
 

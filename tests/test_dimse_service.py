@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from django.db import connection
 from pydicom import Dataset
 
+from dimse.server import returning_connections
 from ris.nodes.services import remote_ae_add
 from tests.dimse_helpers import associate, mwl_find
 
@@ -91,6 +93,36 @@ def test_associations_leave_no_database_connection_behind(dicom_service):
         mwl_find(dicom_service, any_identifier())
     time.sleep(0.5)  # the last association's thread closes its connection as it ends
     assert backends() <= before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["function", "generator"])
+def test_an_operation_gives_its_database_connection_back_when_answered(kind):
+    """An association idle between queries holds no connection (dimse.server)."""
+
+    def query(event):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "answered"
+
+    def query_stream(event):
+        yield query(event)
+
+    handler = returning_connections(query if kind == "function" else query_stream)
+    seen = {}
+
+    def association_thread():
+        answer = handler(None)
+        seen["answer"] = answer if kind == "function" else list(answer)
+        seen["still connected"] = connection.connection is not None
+
+    thread = threading.Thread(target=association_thread)
+    thread.start()
+    thread.join()
+    assert seen == {
+        "answer": "answered" if kind == "function" else ["answered"],
+        "still connected": False,
+    }
 
 
 def free_port() -> int:
