@@ -4,7 +4,7 @@ For each size (scheduled steps), this script:
 
 1. drops and creates the PostgreSQL database ris_bench, migrates it, seeds it
    with `manage.py seed_demo --procedures N --days D --seed 1`, where
-   D = max(5, N // steps-per-day) keeps the department's daily load the same
+   D = max(1, N // steps-per-day) keeps the department's daily load the same
    at every size (200 steps a day: about 23 on station CT1), and analyzes it;
 2. writes the same worklist as DCMTK wlmscpfs files (bench/export_worklist.py:
    every step with every key, built by the RIS's own response code);
@@ -372,7 +372,7 @@ def export_worklist(dbdir: Path, jobs: int, env: dict) -> int:
 
 
 def measure_size(size: int, args, env: dict, work: Path) -> SizeResult:
-    days = max(5, size // args.steps_per_day)
+    days = max(1, size // args.steps_per_day)
     dbdir = work / f"wlistdb-{size}"
     seeded, exported, prepared = prepare(size, days, args, env, dbdir)
     today = datetime.now(ZoneInfo(env["TIME_ZONE"])).strftime("%Y%m%d")
@@ -615,7 +615,7 @@ def parse_args():
         "--steps-per-day",
         type=int,
         default=200,
-        help="the department's steps a day: --days is max(5, N // this) (default: 200)",
+        help="the department's steps a day: --days is max(1, N // this) (default: 200)",
     )
     parser.add_argument("--station", default="CT1", help="the querying station (default: CT1)")
     parser.add_argument(
