@@ -41,10 +41,18 @@ def _no_delay(event) -> None:
 
 
 @contextmanager
-def service(database_url: str, *, seed: tuple[str, ...] | list[str] = (), **settings: str):
+def service(
+    database_url: str,
+    *,
+    seed: tuple[str, ...] | list[str] = (),
+    processes: int = 1,
+    **settings: str,
+):
     """A fresh benchmark database (migrated, seeded with `seed_demo *seed` if
-    given) and the RIS DICOM service on a free loopback port: (port, pid, env).
-    Both are gone on leaving: the service stopped, the database dropped."""
+    given) and the RIS DICOM service on a free loopback port: (port, pid, env),
+    pid the first process's. With several `processes` they share the port
+    (--reuse-port) and only the first dispatches. Both are gone on leaving: the
+    service stopped, the database dropped."""
     check_database_url(database_url)
     env = {
         **os.environ,
@@ -60,11 +68,20 @@ def service(database_url: str, *, seed: tuple[str, ...] | list[str] = (), **sett
     if seed:
         manage(env, "seed_demo", *seed)
     port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="ris-bench-")) / "dimse.log"
-    server = Server("dimse", [sys.executable, "manage.py", "dimse", "--port", str(port)], env, log)
+    logs = Path(tempfile.mkdtemp(prefix="ris-bench-"))
+    command = [sys.executable, "manage.py", "dimse", "--port", str(port)]
+    if processes > 1:
+        command.append("--reuse-port")
+    servers = []
     try:
-        server.wait_until_echo(port)
-        yield port, server.process.pid, env
+        for number in range(processes):
+            extra = ["--no-dispatch"] if number else []
+            log = logs / f"dimse-{number}.log"
+            servers.append(Server(f"dimse {number}", command + extra, env, log))
+        for server in servers:
+            server.wait_until_echo(port)
+        yield port, servers[0].process.pid, env
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
         reset_database(database_url, create=False)

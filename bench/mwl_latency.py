@@ -499,7 +499,7 @@ def verdicts(results: list[SizeResult]) -> list[str]:
 
 
 def svg_plot(results: list[SizeResult]) -> str:
-    """Median latency against scheduled steps (log scale), as a small SVG."""
+    """Median latency against scheduled steps, both on log scales, as a small SVG."""
     series = [
         ("RIS findscu", "find_ris_nodelay", "#1f5fa8", ""),
         ("wlmscpfs findscu", "find_wlm_nodelay", "#c0392b", ""),
@@ -507,37 +507,44 @@ def svg_plot(results: list[SizeResult]) -> str:
         ("wlmscpfs echoscu", "echo_wlm_nodelay", "#c0392b", "4 3"),
     ]
     sizes = [r.size for r in results]
-    highest = max(r.median(name) for r in results for _, name, _, _ in series)
-    width, height, left, bottom, top = 560, 320, 60, 40, 20
-    low, high = math.log10(min(sizes)), math.log10(max(sizes)) or 1
+    medians = [r.median(name) for r in results for _, name, _, _ in series]
+    ticks = (1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 30000)
+    ticks = [t for t in ticks if min(medians) / 3 <= t <= max(medians) * 3]
+    width, height, left, right, bottom, top = 600, 340, 70, 30, 45, 20
+    size_range = (math.log10(min(sizes)), math.log10(max(sizes)))
+    ms_range = (math.log10(ticks[0]), math.log10(ticks[-1]))
+
+    def scale(value, span, start, length):
+        return start + (math.log10(value) - span[0]) / ((span[1] - span[0]) or 1) * length
 
     def x(size):
-        span = (high - low) or 1
-        return left + (math.log10(size) - low) / span * (width - left - 20)
+        return scale(size, size_range, left, width - left - right)
 
     def y(ms):
-        return height - bottom - ms / highest * (height - bottom - top)
+        return height - scale(ms, ms_range, bottom, height - bottom - top)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         'font-family="sans-serif" font-size="11">',
-        f'<line x1="{left}" y1="{y(0)}" x2="{width - 20}" y2="{y(0)}" stroke="#444"/>',
-        f'<line x1="{left}" y1="{y(0)}" x2="{left}" y2="{top}" stroke="#444"/>',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{left}" y="{height - 8}">scheduled steps (log scale)</text>',
-        f'<text x="4" y="{top - 6}">median ms</text>',
+        f'<text x="4" y="{top - 6}">median ms (log scale)</text>',
     ]
     for size in sizes:
-        parts.append(f'<text x="{x(size) - 14}" y="{y(0) + 14}">{size:,}</text>')
-    for step in range(5):
-        ms = highest * step / 4
-        parts.append(f'<text x="8" y="{y(ms) + 4}">{ms:.0f}</text>')
+        parts.append(f'<text x="{x(size) - 14:.1f}" y="{height - bottom + 16}">{size:,}</text>')
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{width - right}" y2="{y(tick):.1f}" '
+            'stroke="#ddd"/>'
+        )
+        parts.append(f'<text x="{left - 40}" y="{y(tick) + 4:.1f}">{tick:,}</text>')
     for number, (label, name, colour, dash) in enumerate(series):
         points = " ".join(f"{x(r.size):.1f},{y(r.median(name)):.1f}" for r in results)
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" '
             f'stroke-dasharray="{dash}"/>'
         )
-        legend_y = top + 14 * number
+        legend_y = top + 10 + 14 * number
         parts.append(
             f'<line x1="{left + 10}" y1="{legend_y}" x2="{left + 34}" y2="{legend_y}" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'

@@ -3,9 +3,13 @@
 1. Drops and creates the PostgreSQL database ris_bench_load, migrates it and
    seeds --steps scheduled steps (`seed_demo --seed 1`, 200 a day), and starts
    the RIS DICOM service (`manage.py dimse`) on loopback.
-2. Load: --clients processes each open one association and make --queries
+2. Load: --clients modalities each open one association and make --queries
    modality worklist queries on it (one station, today, the usual return keys),
-   all starting together, each query timed as the client sees it. Prints the
+   all starting together, each query timed as the client sees it. The clients
+   are coroutines on one asyncio loop (bench/async_clients.py), or with
+   --client pynetdicom a process each with a pynetdicom association (two
+   polling threads apiece, which on the service's own cores cost more CPU
+   than the service). Prints the
    failures, p50, p90, p99 and the worst, the throughput, and the number of
    PostgreSQL connections to the database before, at the peak and after.
 3. Memory: --associations associations one after another, each one C-FIND and
@@ -13,12 +17,14 @@
    way, and its growth from the first tenth to the end.
 
     .venv/bin/python bench/mwl_load.py [--clients 50] [--queries 100] [--associations 10000]
+                                       [--client async|pynetdicom]
 
 Only the database named in --database-url (its name must contain "bench") is
 dropped and created, and it is dropped at the end; only loopback is used.
 """
 
 import argparse
+import asyncio
 import multiprocessing
 import sys
 import threading
@@ -30,10 +36,9 @@ sys.path.insert(0, str(PROJECT))
 
 from pynetdicom.sop_class import ModalityWorklistInformationFind  # noqa: E402
 
-from bench.dicom_clients import associate, service  # noqa: E402  (after the path is set)
-from bench.mwl_latency import (  # noqa: E402
-    connect,
-)
+from bench.async_clients import Association  # noqa: E402  (after the path is set)
+from bench.dicom_clients import associate, service  # noqa: E402
+from bench.mwl_latency import AE_TITLE, HOST, connect  # noqa: E402
 
 STATION = "CT1"
 
@@ -90,7 +95,8 @@ def one_client(port: int, queries: int, start: "multiprocessing.Barrier", result
     results.put(("done", timings, failures))
 
 
-def load(port: int, clients: int, queries: int, database_url: str) -> None:
+def pynetdicom_clients(port: int, clients: int, queries: int) -> list:
+    """Each client a process with a pynetdicom association, all starting together."""
     start = multiprocessing.Barrier(clients + 1)
     results = multiprocessing.Queue()
     workers = [
@@ -99,21 +105,53 @@ def load(port: int, clients: int, queries: int, database_url: str) -> None:
     ]
     for worker in workers:
         worker.start()
-    before = connections(database_url)
-    peak = Peak(database_url)
     start.wait()
-    began = time.perf_counter()
     outcomes = [results.get(timeout=1800) for _ in workers]
-    elapsed = time.perf_counter() - began
     for worker in workers:
         worker.join()
+    return outcomes
+
+
+def async_clients(port: int, clients: int, queries: int) -> list:
+    """Each client a coroutine with its association (bench/async_clients.py), all on
+    one event loop in this process: light enough to leave the cores to the service."""
+    query = modality_query()
+
+    async def one_modality():
+        try:
+            assoc = await Association.open(HOST, port, AE_TITLE, STATION)
+        except ConnectionError:
+            return "refused", [], queries
+        timings, failures = [], 0
+        for _ in range(queries):
+            seconds, _, final = await assoc.find(query)
+            timings.append(seconds)
+            failures += final != 0x0000
+        await assoc.release()
+        return "done", timings, failures
+
+    async def all_modalities():
+        return await asyncio.gather(*(one_modality() for _ in range(clients)))
+
+    return asyncio.run(all_modalities())
+
+
+CLIENTS = {"async": async_clients, "pynetdicom": pynetdicom_clients}
+
+
+def load(port: int, clients: int, queries: int, database_url: str, kind: str) -> None:
+    before = connections(database_url)
+    peak = Peak(database_url)
+    began = time.perf_counter()
+    outcomes = CLIENTS[kind](port, clients, queries)
+    elapsed = time.perf_counter() - began
     peak.stop()
     time.sleep(2)  # the service closes each association's connection as it ends
     after = connections(database_url)
     timings = sorted(seconds for _, series, _ in outcomes for seconds in series)
     failures = sum(failed for _, _, failed in outcomes)
     refused = sum(outcome == "refused" for outcome, _, _ in outcomes)
-    print(f"\nLoad: {clients} associations at once, {queries} queries each")
+    print(f"\nLoad: {clients} associations at once, {queries} queries each ({kind} clients)")
     print(
         f"  queries answered: {len(timings):,}; failed: {failures}; associations refused: {refused}"
     )
@@ -189,14 +227,30 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--associations", type=int, default=10_000)
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="service processes sharing the port (RIS_DIMSE_REUSE_PORT); default 1",
+    )
+    parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="async",
+        help="asyncio coroutines in one process (default), or a pynetdicom process each",
+    )
+    parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/ris_bench_load"
     )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # figures as they come, also into a file
     days = max(1, args.steps // 200)
     seed = ["--procedures", str(args.steps), "--days", str(days), "--seed", "1"]
-    with service(args.database_url, seed=seed) as (port, pid, _):
-        print(f"{args.steps:,} scheduled steps; the service on port {port}, pid {pid}")
-        load(port, args.clients, args.queries, args.database_url)
+    with service(args.database_url, seed=seed, processes=args.processes) as (port, pid, _):
+        print(
+            f"{args.steps:,} scheduled steps; {args.processes} service process(es) on port "
+            f"{port}, the first pid {pid}"
+        )
+        load(port, args.clients, args.queries, args.database_url, args.client)
         if args.associations:
             memory(port, pid, args.associations)
 

@@ -51,6 +51,16 @@ class RisAssociationServer(ThreadedAssociationServer):
         return client_socket, address
 
 
+class SharedPortServer(RisAssociationServer):
+    """A server that shares its port with the other service processes on the
+    host (SO_REUSEPORT, Linux 3.9 and later): the kernel hands each new
+    connection to one of them, so N processes serve on N cores."""
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
 class RisRequestHandler(RequestHandler):
     """Each association runs in its own thread (pynetdicom's Association is a
     Thread); the Django database connections that thread opened are closed when
@@ -77,6 +87,7 @@ class ServiceConfig:
     ae_title: str
     bind: str
     port: int
+    reuse_port: bool = False
 
     @classmethod
     def from_settings(cls, **overrides) -> "ServiceConfig":
@@ -84,6 +95,7 @@ class ServiceConfig:
             "ae_title": settings.RIS_AE_TITLE,
             "bind": settings.RIS_DIMSE_BIND,
             "port": settings.RIS_DIMSE_PORT,
+            "reuse_port": settings.RIS_DIMSE_REUSE_PORT,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
@@ -171,7 +183,7 @@ def start(config: ServiceConfig) -> RisAssociationServer:
     server = ae.make_server(
         (config.bind, config.port),
         evt_handlers=HANDLERS,
-        server_class=RisAssociationServer,
+        server_class=SharedPortServer if config.reuse_port else RisAssociationServer,
         request_handler=RisRequestHandler,
     )
     threading.Thread(target=server.serve_forever, name="dimse-acceptor", daemon=True).start()

@@ -175,6 +175,9 @@ LOGGING = {
 RIS_AE_TITLE = env.str("RIS_AE_TITLE", default="RIS")
 RIS_DIMSE_PORT = env.int("RIS_DIMSE_PORT", default=11112)
 RIS_DIMSE_BIND = env.str("RIS_DIMSE_BIND", default="0.0.0.0")
+# Several service processes on one host may share the port (SO_REUSEPORT): the
+# kernel spreads new associations across them, one core each.
+RIS_DIMSE_REUSE_PORT = env.bool("RIS_DIMSE_REUSE_PORT", default=False)
 # Associations from AE titles not registered as remote AEs (ris.nodes) are
 # rejected unless this is on; the demo started by `make run` turns it on.
 RIS_DIMSE_ACCEPT_ANY_AE = env.bool("RIS_DIMSE_ACCEPT_ANY_AE", default=False)

@@ -33,6 +33,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, help="TCP port (default: RIS_DIMSE_PORT).")
         parser.add_argument("--bind", help="Address to listen on (default: RIS_DIMSE_BIND).")
         parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            default=None,
+            help="Share the port with the other service processes on this host, which the "
+            "kernel balances new associations across (default: RIS_DIMSE_REUSE_PORT).",
+        )
+        parser.add_argument(
             "--no-dispatch",
             action="store_false",
             dest="dispatch",
@@ -40,8 +47,10 @@ class Command(BaseCommand):
             "webhooks) here (run `manage.py dispatch` instead).",
         )
 
-    def handle(self, *args, ae_title, port, bind, dispatch, **options):
-        config = server.ServiceConfig.from_settings(ae_title=ae_title, port=port, bind=bind)
+    def handle(self, *args, ae_title, port, bind, reuse_port, dispatch, **options):
+        config = server.ServiceConfig.from_settings(
+            ae_title=ae_title, port=port, bind=bind, reuse_port=reuse_port
+        )
         try:
             running = server.start(config)
         except OSError as error:
