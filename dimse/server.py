@@ -30,6 +30,7 @@ from pynetdicom.sop_class import (
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from dimse.handlers import associations, echo, find, routes, ups
+from dimse.quiet import QuietDIMSEProvider
 
 LOGGER = logging.getLogger("dimse")
 
@@ -68,6 +69,9 @@ class RisRequestHandler(RequestHandler):
 
     def _create_association(self):
         association = super()._create_association()
+        association.dimse = QuietDIMSEProvider(
+            association
+        )  # not started yet: nothing holds the old
         reactor = association.run
 
         def run_then_close_connections():

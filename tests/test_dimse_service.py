@@ -13,9 +13,10 @@ import pytest
 from django.db import connection
 from pydicom import Dataset
 
+from dimse import quiet, server
 from dimse.server import returning_connections
 from ris.nodes.services import remote_ae_add
-from tests.dimse_helpers import associate, mwl_find
+from tests.dimse_helpers import associate, mwl_find, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLING_AE_NOT_RECOGNIZED, CALLED_AE_NOT_RECOGNIZED = 3, 7
@@ -123,6 +124,27 @@ def test_an_operation_gives_its_database_connection_back_when_answered(kind):
         "answer": "answered" if kind == "function" else ["answered"],
         "still connected": False,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_association_polls_slowly_and_still_answers_at_once(settings, monkeypatch):
+    """dimse.quiet: after QUIET_AFTER without a message the DUL polls every
+    QUIET_POLL; the next query is answered, and the association is busy again."""
+    monkeypatch.setattr(quiet, "QUIET_AFTER", 0.3)
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = True
+    running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
+    try:
+        assoc = associate(running.server_address[:2])
+        [served] = running.active_associations
+        assert served.dul._run_loop_delay == quiet.BUSY_POLL
+        wait_until(lambda: served.dul._run_loop_delay == quiet.QUIET_POLL, timeout=5)
+        began = time.monotonic()
+        assert assoc.send_c_echo().Status == 0x0000
+        assert time.monotonic() - began < 1
+        assert served.dul._run_loop_delay == quiet.BUSY_POLL
+        assoc.release()
+    finally:
+        server.stop(running, grace=5)
 
 
 def free_port() -> int:
