@@ -92,7 +92,7 @@ UNIT, RECORD = "\x1f", "\x1e"
 
 
 def unpack(packed: str | None, fields: dict[str, str]) -> list[dict]:
-    """Items packed by the worklist query (worklist.query.packed_items packs the
+    """Items packed by the worklist query (worklist.query.PackedItems packs the
     fields' values in the order of `fields`), by item keyword."""
     if not packed:
         return []
