@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.db import connection
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 
@@ -62,6 +63,7 @@ call_command("migrate", verbosity=0)
 # argv[1]: the port of the PACS that MPPS is forwarded to.
 ENQUEUE = """
 import sys, django; django.setup()
+from django.db import connection
 from pydicom import Dataset
 from ris.nodes.services import remote_ae_add
 from ris.outbox.payloads import dicom_payload
@@ -102,6 +104,26 @@ def migrated_database(tmp_path_factory, var_dir: Path) -> Path:
         folder.rename(template.parent)
     shutil.copy(template, var_dir / "ris.sqlite3")
     return var_dir
+
+
+def database_url() -> str:
+    """The test database, for processes to share with this one."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432
+    return f"postgres://{settings['USER']}@{host}:{port}/{settings['NAME']}"
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to each, then wait for all; kill those that do not stop in 30 s."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def run_until_sigterm(command: list[str], var_dir: Path, until) -> str:

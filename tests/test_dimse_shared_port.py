@@ -2,17 +2,16 @@
 kernel spreads the associations over them, and each answers the same."""
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pydicom import Dataset
 
 from tests.dimse_helpers import free_port, matches, mwl_find, wait_until
 from tests.factories import ScheduledProcedureStepFactory
-from tests.test_dimse_mwl import query
-from tests.test_dimse_ups_cluster import ROOT, database_url
+from tests.process_helpers import ROOT, database_url, stop_processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,14 +36,10 @@ def start(port: int, log: Path, *options: str) -> subprocess.Popen:
         )
 
 
-def stop(processes) -> None:
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def any_step() -> Dataset:
+    identifier = Dataset()
+    identifier.ScheduledProcedureStepSequence = [Dataset()]
+    return identifier
 
 
 def test_two_processes_share_the_port_and_give_the_same_answers(tmp_path):
@@ -57,11 +52,11 @@ def test_two_processes_share_the_port_and_give_the_same_answers(tmp_path):
             wait_until(lambda log=log: "listening" in log.read_text(), timeout=30)
         answers = set()
         for _ in range(30):
-            [response] = matches(mwl_find(("127.0.0.1", port), query()))
+            [response] = matches(mwl_find(("127.0.0.1", port), any_step()))
             answers.add(response.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID)
         queried = ["MWL C-FIND from" in log.read_text() for log in logs]
     finally:
-        stop(processes)
+        stop_processes(processes)
     assert answers == {step.sps_id}
     assert queried == [True, True]  # 30 connections all to one of two: odds of 2 in 2**30
 
@@ -75,4 +70,4 @@ def test_without_reuse_port_a_second_process_cannot_take_the_port(tmp_path):
         assert second.wait(timeout=30) != 0
         assert "Cannot listen on 127.0.0.1" in (tmp_path / "second.log").read_text()
     finally:
-        stop([first])
+        stop_processes([first])

@@ -3,19 +3,17 @@ subscription made through one hears of changes made through the other, once
 each, and a claim race across them has one winner."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from ris.dicom.uids import new_uid
 from ris.nodes.services import remote_ae_add
 from ris.ups.services import ups_create
 from tests.dimse_helpers import free_port, wait_until
+from tests.process_helpers import ROOT, database_url, stop_processes
 from tests.ups_helpers import (
     SUBSCRIBE,
     EventSubscriber,
@@ -29,17 +27,7 @@ from tests.ups_helpers import (
     workitem,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    """The test database, for the processes to share with this one."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432
-    return f"postgres://{settings['USER']}@{host}:{port}/{settings['NAME']}"
 
 
 @pytest.fixture
@@ -71,13 +59,7 @@ def services(tmp_path):
             _wait_for_service(address)
         yield addresses
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
 
 
 def _wait_for_service(address) -> None:
