@@ -23,6 +23,7 @@ def elements(name="Doe^John"):
         (*tag_and_vr("StudyInstanceUID"), "1.2.3"),  # odd length: padded with NUL
         (*tag_and_vr("MedicalAlerts"), ["Latex", "Pacemaker"]),
         (*tag_and_vr("PregnancyStatus"), 4),
+        (*tag_and_vr("PatientSize"), 1.82),  # a number for a text VR (DS)
         (*tag_and_vr("PatientSex"), ""),
         (*tag_and_vr("ReferencedStudySequence"), []),
         (*tag_and_vr("ScheduledProcedureStepSequence"), [item]),
@@ -44,6 +45,7 @@ def test_what_is_sent_decodes_to_the_values(transfer_syntax):
     assert received.StudyInstanceUID == "1.2.3"
     assert received.MedicalAlerts == ["Latex", "Pacemaker"]
     assert received.PregnancyStatus == 4
+    assert received.PatientSize == "1.82"
     assert received.PatientSex == ""
     assert len(received.ReferencedStudySequence) == 0
     item = received.ScheduledProcedureStepSequence[0]

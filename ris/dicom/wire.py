@@ -119,7 +119,9 @@ def _value(vr: str, value, encoding: WireEncoding, codec: str) -> bytes:
         return b""
     if vr == "US":
         return struct.pack("<H" if encoding.little_endian else ">H", int(value))
-    text = value if isinstance(value, str) else "\\".join(str(part) for part in value)
+    # Several values are joined by backslashes (PS3.5 6.4); a number is its text.
+    several = isinstance(value, list | tuple)
+    text = "\\".join(str(part) for part in value) if several else str(value)
     # Text VRs in the response's character set; the others are ASCII by
     # definition (PS3.5 6.2), and a stray character becomes "?" there.
     encoded = text.encode(codec) if vr in TEXT_VRS else text.encode("ascii", "replace")
