@@ -7,6 +7,7 @@ from pydicom import Dataset
 
 from ris.scheduling.models import OtherPatientID
 from ris.scheduling.worklist import in_pages, worklist_find, worklist_queryset
+from ris.scheduling.worklist.keys import TOP_LEVEL_KEYS, SequenceKey
 from tests.factories import PatientFactory, ScheduledProcedureStepFactory, StationFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,19 @@ def test_one_sql_query_answers_a_c_find_however_many_matches(django_assert_num_q
         responses = list(worklist_find(identifier()))
     assert len(responses) == 20
     assert all(len(response.OtherPatientIDsSequence) == 1 for response, _ in responses)
+
+    # Every key the RIS answers, the whole step item too: still one query.
+    with django_assert_num_queries(1):
+        responses = list(worklist_find(every_key()))
+    assert len(responses) == 20
+
+
+def every_key() -> Dataset:
+    ds = Dataset()
+    for keyword, key in TOP_LEVEL_KEYS.items():
+        setattr(ds, keyword, [] if isinstance(key, SequenceKey) else None)
+    ds.ScheduledProcedureStepSequence = [Dataset()]
+    return ds
 
 
 @pytest.mark.parametrize(
