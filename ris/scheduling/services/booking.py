@@ -270,7 +270,13 @@ def check_station_modality(step: ScheduledProcedureStep) -> None:
             f"{station.name} is a {station.modality} station."
         )
         raise ValidationError({"station": refusal})
-    if step.modality != station.modality:
+    check_step_modality(step, station)
+
+
+def check_step_modality(step: ScheduledProcedureStep, station: Station) -> None:
+    """Refuse a station of another modality than the step's, at booking or when
+    the step is moved (a step without a modality yet takes the station's)."""
+    if step.modality and step.modality != station.modality:
         refusal = f"{station.name} is a {station.modality} station; the step is {step.modality}."
         raise ValidationError({"station": refusal})
 

@@ -16,6 +16,7 @@ from ris.scheduling.models import (
 )
 from ris.scheduling.services.booking import (
     check_station_free,
+    check_step_modality,
 )
 from ris.scheduling.services.common import (
     FINAL_STEP_STATUSES,
@@ -119,14 +120,7 @@ def scheduled_step_reschedule(
     if station is not None and station.pk != step.station_id:
         if not station.active:
             raise ValidationError({"station": f"The station {station} is not in service."})
-        if step.modality and station.modality != step.modality:
-            # Its worklist item would go to a modality of another kind.
-            raise ValidationError(
-                {
-                    "station": f"{station.name} is a {station.modality} station; "
-                    f"the step is {step.modality}."
-                }
-            )
+        check_step_modality(step, station)  # its worklist item would go to another kind
         step.station = station
         step.scheduled_station_ae_title = station.ae_title
         step.scheduled_station_name = station.name
