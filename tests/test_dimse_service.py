@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from pydicom import Dataset
 
-from dimse import quiet, server
+from dimse import reactor, server
 from dimse.server import returning_connections
 from ris.nodes.services import remote_ae_add
 from tests.dimse_helpers import associate, mwl_find, wait_until
@@ -126,23 +126,53 @@ def test_an_operation_gives_its_database_connection_back_when_answered(kind):
     }
 
 
+def counting_calls(owner, name: str) -> list:
+    """Replace owner.name with a wrapper that records each call; the list of calls."""
+    calls, method = [], getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(time.monotonic())
+        return method(*args, **kwargs)
+
+    setattr(owner, name, counted)
+    return calls
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_quiet_association_polls_slowly_and_still_answers_at_once(settings, monkeypatch):
-    """dimse.quiet: after QUIET_AFTER without a message the DUL polls every
-    QUIET_POLL; the next query is answered, and the association is busy again."""
-    monkeypatch.setattr(quiet, "QUIET_AFTER", 0.3)
+def test_an_idle_association_sleeps_and_still_answers_at_once(settings):
+    """dimse.reactor: with nothing to do, the DUL thread and the association
+    thread each wake every LONGEST_SLEEP (pynetdicom's own poll a thousand
+    times a second); a request wakes them."""
     settings.RIS_DIMSE_ACCEPT_ANY_AE = True
     running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
     try:
         assoc = associate(running.server_address[:2])
         [served] = running.active_associations
-        assert served.dul._run_loop_delay == quiet.BUSY_POLL
-        wait_until(lambda: served.dul._run_loop_delay == quiet.QUIET_POLL, timeout=5)
-        began = time.monotonic()
+        transport_looks = counting_calls(served.dul, "_wait_for_peer")
+        message_looks = counting_calls(served.dimse, "get_msg")
+        idle = 3 * reactor.LONGEST_SLEEP
+        time.sleep(idle)
+        most = idle / reactor.LONGEST_SLEEP + 2
+        assert len(transport_looks) <= most
+        assert len(message_looks) <= most
         assert assoc.send_c_echo().Status == 0x0000
-        assert time.monotonic() - began < 1
-        assert served.dul._run_loop_delay == quiet.BUSY_POLL
         assoc.release()
+        assert assoc.is_released
+    finally:
+        server.stop(running, grace=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_association_silent_past_the_network_timeout_is_aborted(settings):
+    """The idle timer is still looked at while the association thread sleeps."""
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = True
+    settings.RIS_DIMSE_NETWORK_TIMEOUT = 0.5
+    running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
+    try:
+        assoc = associate(running.server_address[:2])
+        assert assoc.is_established
+        wait_until(lambda: assoc.is_aborted, timeout=0.5 + 3 * reactor.LONGEST_SLEEP + 2)
+        wait_until(lambda: not running.active_associations)
     finally:
         server.stop(running, grace=5)
 

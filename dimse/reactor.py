@@ -1,0 +1,179 @@
+"""Associations that sleep until there is work, instead of polling for it.
+
+pynetdicom serves an association with two threads that poll. The DUL thread
+looks at its outgoing queue and at the socket, sleeping a millisecond between
+idle turns; the association thread asks for the next DIMSE message every
+millisecond. Every PDU in either direction waited for one of those polls,
+several per association: most of the 10 ms pynetdicom took over an echo that
+DCMTK answers in under one (docs/benchmarks.md). And fifty associations held
+open while idle kept 1.4 cores busy waking up.
+
+Here both threads wait on what they are waiting for:
+
+- the DUL thread in select() on the peer's socket and on a wake-up socket
+  that is written whenever a primitive is queued for the peer (WakefulDUL);
+- the association thread on an Event that is set whenever a DIMSE message,
+  or an A-RELEASE or A-ABORT, comes up from the DUL (WaitingDIMSEProvider).
+
+Both still wake every LONGEST_SLEEP to look at their timers (ARTIM, network
+idle timeout), which pynetdicom keeps as timestamps to be polled.
+"""
+
+import contextlib
+import queue
+import select
+import socket
+import ssl
+import threading
+
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dul import DULServiceProvider
+
+LONGEST_SLEEP = 0.5  # seconds; how late a timer expiry may be noticed
+
+
+class SignallingQueue(queue.Queue):
+    """A queue that calls `signal` after each item is put on it."""
+
+    def __init__(self, signal):
+        super().__init__()
+        self._signal = signal
+
+    def put(self, item, block=True, timeout=None):
+        super().put(item, block, timeout)
+        self._signal()
+
+
+class WakefulDUL(DULServiceProvider):
+    """pynetdicom's DICOM upper layer, sleeping in select() between PDUs.
+
+    pynetdicom's reactor loop is kept as it is (one primitive out or one PDU
+    in per turn, then the state machine); only its wait changes. With no
+    loop delay, a turn that finds nothing to send waits in
+    _is_transport_event until the peer sends or a primitive is queued.
+    """
+
+    def __init__(self, assoc, inbox: threading.Event):
+        super().__init__(assoc)
+        self._run_loop_delay = 0
+        self._bell, self._bell_ringer = socket.socketpair()
+        self._bell.setblocking(False)
+        self._bell_ringer.setblocking(False)
+        self._asleep = False
+        self.to_provider_queue = SignallingQueue(self._wake)
+        self.to_user_queue = SignallingQueue(inbox.set)
+        self._inbox = inbox
+
+    def run(self):
+        try:
+            super().run()
+        finally:
+            self._bell.close()
+            self._bell_ringer.close()
+            self._inbox.set()  # the association thread notices the DUL has ended
+
+    def _wake(self) -> None:
+        # Only a sleeping DUL needs the system call: under load, each one
+        # gives up the GIL, and getting it back can take a switch interval.
+        if self._asleep:
+            self._ring()
+
+    def _ring(self) -> None:
+        # A full buffer means a wake-up is already pending; a closed one, that the DUL has ended.
+        with contextlib.suppress(OSError):
+            self._bell_ringer.send(b"\0")
+
+    def _is_transport_event(self) -> bool:
+        # Sta13 (waiting for the peer to close) reads what is left, then closes at once.
+        if self.state_machine.current_state != "Sta13" and not self._wait_for_peer():
+            return False
+        return super()._is_transport_event()
+
+    def _wait_for_peer(self) -> bool:
+        """Wait until the peer's socket can be read (True), or until something
+        else needs the reactor: a queued primitive or event, a kill, a timer
+        (False)."""
+        # Asleep from before the last look at the queues: a primitive queued
+        # after that look rings the bell (_wake), one queued before is seen.
+        self._asleep = True
+        try:
+            if self._has_work():
+                return False
+            peer = self.socket.socket if self.socket and self.socket._is_connected else None
+            if isinstance(peer, ssl.SSLSocket) and peer.pending():
+                return True  # decrypted bytes that select() cannot see
+            watched = [self._bell, peer] if peer else [self._bell]
+            try:
+                readable, _, _ = select.select(watched, [], [], LONGEST_SLEEP)
+            except (OSError, ValueError):
+                return True  # the peer's socket is gone: reading it reports the closed connection
+        finally:
+            self._asleep = False
+        if self._bell in readable:
+            self._silence()
+        return peer is not None and peer in readable
+
+    def _has_work(self) -> bool:
+        queued = not (self.event_queue.empty() and self.to_provider_queue.empty())
+        return self._kill_thread or queued
+
+    def _silence(self) -> None:
+        with contextlib.suppress(OSError):  # drained
+            while self._bell.recv(4096):
+                pass
+
+    def kill_dul(self) -> None:
+        super().kill_dul()
+        self._ring()
+
+    def stop_dul(self) -> bool:
+        """Stop the reactor if the association is idle (Sta1), and wait for it."""
+        if self.state_machine.current_state != "Sta1":
+            return False
+        self.kill_dul()
+        if threading.current_thread() is not self:
+            self.join()
+        return True
+
+
+class WaitingDIMSEProvider(DIMSEServiceProvider):
+    """pynetdicom's DIMSE provider, whose non-blocking get_msg() waits (up to
+    LONGEST_SLEEP) for a message or for anything else the association thread
+    must act on: A-RELEASE, A-ABORT, the end of the DUL thread."""
+
+    def __init__(self, assoc, inbox: threading.Event):
+        super().__init__(assoc)
+        self.inbox = inbox
+        self.msg_queue = SignallingQueue(inbox.set)
+
+    def get_msg(self, block: bool = False):
+        if block:
+            return super().get_msg(block=True)
+        try:
+            return self.msg_queue.get_nowait()
+        except queue.Empty:
+            pass
+        self.inbox.wait(LONGEST_SLEEP)
+        # Cleared before looking: whatever is signalled from here on wakes the
+        # next wait, and whatever came before is seen now or by the caller's
+        # checks for release and abort, which follow.
+        self.inbox.clear()
+        try:
+            return self.msg_queue.get_nowait()
+        except queue.Empty:
+            return None, None
+
+
+def wait_for_work(association) -> None:
+    """Give a new acceptor association, not yet started, a DUL and a DIMSE
+    provider that wait instead of polling."""
+    inbox = threading.Event()
+    replaced = association.dul
+    association.dul = WakefulDUL(association, inbox)
+    # The socket was set, and its connection indication (Evt5) queued, on the replaced DUL.
+    association.dul.event_queue = replaced.event_queue
+    association.dimse = WaitingDIMSEProvider(association, inbox)
+    # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
+    association.acse_timeout = association.acse_timeout
+    association.network_timeout = association.network_timeout
+    association.set_socket(replaced.socket)
