@@ -12,7 +12,9 @@
    than the service). Prints the
    failures, p50, p90, p99 and the worst, the throughput, and the number of
    PostgreSQL connections to the database before, at the peak and after.
-3. Memory: --associations associations one after another, each one C-FIND and
+3. Idle: as many associations opened and left silent; the service's CPU
+   over ten seconds, in cores.
+4. Memory: --associations associations one after another, each one C-FIND and
    a release; the resident memory of the service (VmRSS) every tenth of the
    way, and its growth from the first tenth to the end.
 
@@ -26,6 +28,7 @@ dropped and created, and it is dropped at the end; only loopback is used.
 import argparse
 import asyncio
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -213,6 +216,32 @@ def memory(port: int, pid: int, associations: int) -> None:
     )
 
 
+def idle(port: int, pid: int, clients: int, seconds: float = 10) -> None:
+    """The service's CPU while `clients` associations are open and silent."""
+
+    async def hold_open():
+        associations = [
+            await Association.open(HOST, port, AE_TITLE, STATION) for _ in range(clients)
+        ]
+        await asyncio.sleep(2)  # past any start-up work of the associations
+        began, cpu = time.perf_counter(), cpu_seconds(pid)
+        await asyncio.sleep(seconds)
+        used = (cpu_seconds(pid) - cpu) / (time.perf_counter() - began)
+        for association in associations:
+            await association.release()
+        return used
+
+    cores = asyncio.run(hold_open())
+    print(f"\nIdle: {clients} associations open and silent for {seconds:.0f} s")
+    print(f"  the service's CPU: {cores:.3f} of a core")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def resident_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -251,6 +280,7 @@ def main() -> None:
             f"{port}, the first pid {pid}"
         )
         load(port, args.clients, args.queries, args.database_url, args.client)
+        idle(port, pid, args.clients)
         if args.associations:
             memory(port, pid, args.associations)
 
