@@ -17,17 +17,22 @@ Here both threads wait on what they are waiting for:
 
 Both still wake every LONGEST_SLEEP to look at their timers (ARTIM, network
 idle timeout), which pynetdicom keeps as timestamps to be polled.
+
+And the peer's PDUs are read within limits of size and time (GuardedSocket).
 """
 
 import contextlib
+import math
 import queue
 import select
 import socket
 import ssl
 import threading
+import time
 
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.transport import AssociationSocket
 
 LONGEST_SLEEP = 0.5  # seconds; how late a timer expiry may be noticed
 
@@ -70,7 +75,11 @@ class WakefulDUL(DULServiceProvider):
         finally:
             self._bell.close()
             self._bell_ringer.close()
-            self._inbox.set()  # the association thread notices the DUL has ended
+            # The association thread notices the DUL has ended; if it is still
+            # waiting for the A-ASSOCIATE-RQ of a connection closed before
+            # sending one (a port scan, a load balancer's TCP check), None is
+            # its "none came", at once rather than after the ACSE timeout.
+            self.to_user_queue.put(None)
 
     def _wake(self) -> None:
         # Only a sleeping DUL needs the system call: under load, each one
@@ -164,16 +173,57 @@ class WaitingDIMSEProvider(DIMSEServiceProvider):
             return None, None
 
 
+class GuardedSocket(AssociationSocket):
+    """The peer's connection, reading whole PDUs within limits.
+
+    pynetdicom reads a PDU by its length field, as long as it takes and as
+    much as it says: a peer that sends half a PDU and stops held its
+    association's thread forever, one that trickles a byte at a time held it
+    for as long as it liked, and one that announced a PDU of 4 GB was read
+    into memory. Here a PDU longer than the service accepts is refused
+    unread, and a PDU must arrive whole within the network timeout (the
+    socket's own timeout, set at accept, bounds each wait for bytes); the
+    connection is then closed (Evt17) and the association aborted.
+    """
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        if nr_bytes > longest_pdu(self.assoc):
+            raise OSError(f"a PDU of {nr_bytes} bytes is over the limit (refused unread)")
+        timeout = self.assoc.network_timeout
+        deadline = time.monotonic() + timeout if timeout else math.inf
+        data = bytearray()
+        while len(data) < nr_bytes:
+            chunk = self.socket.recv(min(nr_bytes - len(data), 65536))
+            if not chunk:
+                return data  # closed by the peer: pynetdicom sees a short PDU
+            data += chunk
+            if len(data) < nr_bytes and time.monotonic() > deadline:
+                raise TimeoutError(f"{len(data)} of {nr_bytes} bytes in {timeout} s")
+        return data
+
+
+# A-ASSOCIATE-RQ PDUs are not bound by the negotiated maximum length; a
+# megabyte holds hundreds of presentation contexts.
+ASSOCIATION_PDU_CEILING = 1 << 20
+UNLIMITED_PDU_CEILING = 1 << 28  # with a maximum PDU size of 0 (no limit)
+
+
+def longest_pdu(association) -> int:
+    """The longest PDU the service reads: the maximum length it announced in
+    its A-ASSOCIATE-AC (PS3.8 D.1), or the ceiling for association requests."""
+    announced = association.ae.maximum_pdu_size or UNLIMITED_PDU_CEILING
+    return max(announced, ASSOCIATION_PDU_CEILING)
+
+
 def wait_for_work(association) -> None:
     """Give a new acceptor association, not yet started, a DUL and a DIMSE
-    provider that wait instead of polling."""
+    provider that wait instead of polling, and a guarded socket."""
     inbox = threading.Event()
-    replaced = association.dul
+    connection = association.dul.socket.socket
     association.dul = WakefulDUL(association, inbox)
-    # The socket was set, and its connection indication (Evt5) queued, on the replaced DUL.
-    association.dul.event_queue = replaced.event_queue
     association.dimse = WaitingDIMSEProvider(association, inbox)
     # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
     association.acse_timeout = association.acse_timeout
     association.network_timeout = association.network_timeout
-    association.set_socket(replaced.socket)
+    # Its connection indication (Evt5) goes to the new DUL.
+    association.set_socket(GuardedSocket(association, client_socket=connection))

@@ -12,11 +12,13 @@ import inspect
 import logging
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from pynetdicom import AE, _config, evt
 from pynetdicom.sop_class import (
@@ -30,6 +32,7 @@ from pynetdicom.sop_class import (
 )
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
+from dimse import tls
 from dimse.handlers import associations, echo, find, routes, ups
 from dimse.reactor import wait_for_work
 
@@ -47,6 +50,9 @@ class RisAssociationServer(ThreadedAssociationServer):
       it and starts its thread: socketserver's thread per connection, whose
       one job that was, cost a thread start on every association.
     - Cheap copies of the presentation contexts (ContextTemplates).
+    - With TLS, the handshake is left to the association's thread (dimse.tls).
+    - A socket timeout of the network timeout: no read or write waits longer
+      (dimse.reactor.GuardedSocket bounds a whole PDU).
     """
 
     request_queue_size = 128
@@ -56,8 +62,12 @@ class RisAssociationServer(ThreadedAssociationServer):
         self.contexts = ContextTemplates(self.contexts)
 
     def get_request(self):
-        client_socket, address = super().get_request()
+        client_socket, address = self.socket.accept()
         client_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # No wait for the peer's bytes, or for room to send them, lasts longer.
+        client_socket.settimeout(self.ae.network_timeout)
+        if self.ssl_context:
+            client_socket = tls.wrap_unopened(self.ssl_context, client_socket)
         return client_socket, address
 
     def process_request(self, request, client_address):
@@ -96,21 +106,27 @@ class SharedPortServer(RisAssociationServer):
 
 class RisRequestHandler(RequestHandler):
     """Each association runs in its own thread (pynetdicom's Association is a
-    Thread); the Django database connections that thread opened are closed when
-    it ends, so a thousand associations leave no connection behind."""
+    Thread). That thread first does the TLS handshake, if any; the Django
+    database connections it opened are closed when it ends, so a thousand
+    associations leave no connection behind."""
 
     def _create_association(self):
         association = super()._create_association()
         wait_for_work(association)
         reactor = association.run
+        connection = self.request
+        peer = "{}:{}".format(*self.client_address[:2])
 
-        def run_then_close_connections():
+        def serve():
             try:
-                reactor()
+                if tls.handshake(connection, association.acse_timeout, peer):
+                    reactor()
+                else:
+                    self.server.shutdown_request(connection)
             finally:
                 connections.close_all()
 
-        association.run = run_then_close_connections
+        association.run = serve
         return association
 
 
@@ -122,6 +138,9 @@ class ServiceConfig:
     bind: str
     port: int
     reuse_port: bool = False
+    plain: bool = True  # listen on `port` without TLS
+    tls_port: int | None = None  # listen with TLS here (dimse.tls)
+    tls_files: tls.TlsFiles | None = None
 
     @classmethod
     def from_settings(cls, **overrides) -> "ServiceConfig":
@@ -130,6 +149,9 @@ class ServiceConfig:
             "bind": settings.RIS_DIMSE_BIND,
             "port": settings.RIS_DIMSE_PORT,
             "reuse_port": settings.RIS_DIMSE_REUSE_PORT,
+            "plain": not settings.RIS_DIMSE_TLS_ONLY,
+            "tls_port": settings.RIS_DIMSE_TLS_PORT,
+            "tls_files": tls.TlsFiles.from_settings(),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
@@ -211,29 +233,64 @@ HANDLERS = [
 ]
 
 
-def start(config: ServiceConfig) -> RisAssociationServer:
-    """Bind the port and serve in a background thread; returns the running server."""
-    ae = make_application_entity(config.ae_title)
+def start(
+    config: ServiceConfig, tls_context: ssl.SSLContext | None = None, ae: AE | None = None
+) -> RisAssociationServer:
+    """Bind the port (with a TLS context, the TLS port) and serve in a background
+    thread; returns the running server."""
+    ae = ae or make_application_entity(config.ae_title)
     server = ae.make_server(
-        (config.bind, config.port),
+        (config.bind, config.tls_port if tls_context else config.port),
         evt_handlers=HANDLERS,
         server_class=SharedPortServer if config.reuse_port else RisAssociationServer,
         request_handler=RisRequestHandler,
+        ssl_context=tls_context,
     )
     threading.Thread(target=server.serve_forever, name="dimse-acceptor", daemon=True).start()
     host, port = server.server_address[:2]
-    LOGGER.info("DICOM service %s listening on %s:%s", config.ae_title, host, port)
+    kind = "with TLS " if tls_context else ""
+    LOGGER.info("DICOM service %s listening %son %s:%s", config.ae_title, kind, host, port)
     return server
+
+
+def start_all(config: ServiceConfig) -> list[RisAssociationServer]:
+    """The plain and the TLS listener, as configured, sharing one AE (and so
+    RIS_DIMSE_MAX_ASSOCIATIONS)."""
+    if not config.plain and config.tls_port is None:
+        raise ImproperlyConfigured("RIS_DIMSE_TLS_ONLY is on but RIS_DIMSE_TLS_PORT is not set")
+    # Before anything listens: wrong TLS files stop the service at once.
+    context = tls.server_context(config.tls_files) if config.tls_port is not None else None
+    ae = make_application_entity(config.ae_title)
+    servers = []
+    try:
+        if config.plain:
+            servers.append(start(config, ae=ae))
+        if context:
+            servers.append(start(config, context, ae=ae))
+    except OSError:
+        for server in servers:
+            stop(server, grace=0)
+        raise
+    return servers
 
 
 def stop(server: RisAssociationServer, grace: float | None = None) -> None:
     """Stop accepting, give open associations `grace` seconds to finish, abort the rest."""
+    stop_all([server], grace)
+
+
+def stop_all(servers: list[RisAssociationServer], grace: float | None = None) -> None:
+    """stop() for several listeners at once: one grace period for all."""
     grace = settings.RIS_DIMSE_SHUTDOWN_GRACE if grace is None else grace
-    socketserver.BaseServer.shutdown(server)  # the accept loop ends: nothing new is taken
+    for server in servers:
+        socketserver.BaseServer.shutdown(server)  # the accept loop ends: nothing new is taken
     deadline = time.monotonic() + grace
-    while server.active_associations and time.monotonic() < deadline:
+    while any(server.active_associations for server in servers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    for association in server.active_associations:
-        LOGGER.warning("Aborting association with %s at shutdown", association.requestor.ae_title)
-        association.abort()
-    server.server_close()  # closes the listening socket
+    for server in servers:
+        for association in server.active_associations:
+            LOGGER.warning(
+                "Aborting association with %s at shutdown", association.requestor.ae_title
+            )
+            association.abort()
+        server.server_close()  # closes the listening socket

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "ris.health.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ris.audit.middleware.AuditActorMiddleware",
@@ -139,6 +140,22 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
+# HTTPS for the web and the API, on unless DEBUG: cookies only over HTTPS,
+# plain HTTP redirected (but for the health check, which load balancers probe),
+# and HSTS. Behind a reverse proxy that terminates TLS, RIS_BEHIND_TLS_PROXY
+# trusts its X-Forwarded-Proto header (only if the proxy always sets it).
+RIS_HTTPS = env.bool("RIS_HTTPS", default=not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = RIS_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env.int("RIS_HSTS_SECONDS", default=31_536_000 if RIS_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = RIS_HTTPS
+if env.bool("RIS_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_AGE = env.int("RIS_SESSION_SECONDS", default=8 * 3600)  # a working shift
+# security.W021 asks for HSTS preloading: a commitment to browsers' public list,
+# for public domains; a hospital's RIS host name is not one.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 # The web UI: everything is behind login (ris.web).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:board"
@@ -178,6 +195,14 @@ RIS_DIMSE_BIND = env.str("RIS_DIMSE_BIND", default="0.0.0.0")
 # Several service processes on one host may share the port (SO_REUSEPORT): the
 # kernel spreads new associations across them, one core each.
 RIS_DIMSE_REUSE_PORT = env.bool("RIS_DIMSE_REUSE_PORT", default=False)
+# DICOM over TLS (dimse.tls) on a port of its own (2762 is DICOM's registered
+# TLS port), beside the plain port or, with RIS_DIMSE_TLS_ONLY, instead of it.
+# PEM files; with CA certificates set, callers must present a certificate they sign.
+RIS_DIMSE_TLS_PORT = env.int("RIS_DIMSE_TLS_PORT", default=None)
+RIS_DIMSE_TLS_ONLY = env.bool("RIS_DIMSE_TLS_ONLY", default=False)
+RIS_DIMSE_TLS_CERTIFICATE = env.str("RIS_DIMSE_TLS_CERTIFICATE", default="")
+RIS_DIMSE_TLS_PRIVATE_KEY = env.str("RIS_DIMSE_TLS_PRIVATE_KEY", default="")
+RIS_DIMSE_TLS_CA_CERTIFICATES = env.str("RIS_DIMSE_TLS_CA_CERTIFICATES", default="")
 # Associations from AE titles not registered as remote AEs (ris.nodes) are
 # rejected unless this is on; the demo started by `make run` turns it on.
 RIS_DIMSE_ACCEPT_ANY_AE = env.bool("RIS_DIMSE_ACCEPT_ANY_AE", default=False)
@@ -265,6 +290,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Orders, patients and performed steps for the hospital information system.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its page describe the API to its clients, not to anyone.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The interactive page's assets come from a package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from ris.health import health
+
 admin.site.site_header = "RIS administration"
 admin.site.site_title = "RIS"
 admin.site.index_title = "Schedule and reference data"
@@ -10,6 +12,7 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", include("ris.web.urls")),
+    path("health/", health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

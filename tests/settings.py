@@ -7,6 +7,8 @@ SQLite and on PostgreSQL.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-not-secret")
+# The test client and the browser tests speak plain HTTP.
+os.environ.setdefault("RIS_HTTPS", "0")
 
 from ris.settings import *  # noqa: F403
 

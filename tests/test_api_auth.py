@@ -179,6 +179,12 @@ def test_schema_and_docs_answer():
     assert b"swagger" in docs.content.lower()
 
 
+def test_schema_and_docs_need_a_client_or_a_login():
+    anonymous = APIClient()
+    assert anonymous.get("/api/schema/").status_code == 401
+    assert anonymous.get("/api/docs/").status_code == 401
+
+
 def test_a_client_over_its_rate_is_throttled(monkeypatch):
     """Throttling is on by default; here with a rate small enough to reach."""
     cache.clear()

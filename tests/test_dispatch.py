@@ -4,6 +4,7 @@ The destination is a real pynetdicom MPPS SCP started by the test ("PACS"),
 reached through real associations from the RIS's AE title.
 """
 
+import contextlib
 import socket
 import time
 from io import StringIO
@@ -319,9 +320,18 @@ def test_the_dimse_command_runs_a_dispatcher(command_database, pacs):
 def test_the_dimse_command_with_no_dispatch_leaves_the_queue_alone(command_database, pacs):
     pacs.start()
     run_python(ENQUEUE, command_database, str(pacs.port))
-    command = ["dimse", "--bind", "127.0.0.1", "--port", str(free_port()), "--no-dispatch"]
-    started = time.monotonic()
-    output = run_until_sigterm(command, command_database, lambda: time.monotonic() > started + 2)
+    port = free_port()
+    command = ["dimse", "--bind", "127.0.0.1", "--port", str(port), "--no-dispatch"]
+    listening_since = []
+
+    def served_for_a_second() -> bool:
+        """The service listens, and has for a second, time for a dispatcher to deliver."""
+        if not listening_since:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                listening_since.append(time.monotonic())
+        return bool(listening_since) and time.monotonic() > listening_since[0] + 1
+
+    output = run_until_sigterm(command, command_database, served_for_a_second)
     assert pacs.received == []
     assert "Dispatching" not in output
     assert "DICOM service stopped." in output

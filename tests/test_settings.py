@@ -8,11 +8,14 @@ from pathlib import Path
 from django.core import checks
 
 ROOT = Path(__file__).resolve().parent.parent
+# Not passed on to the processes these tests start: what the test settings set
+# (RIS_HTTPS), or the caller's environment may have.
+UNSET = ("SECRET_KEY", "DEBUG", "RIS_HTTPS")
 
 
 def run_django(code: str, **environment) -> subprocess.CompletedProcess:
     """Run Python with Django set up on ris.settings in a clean environment."""
-    env = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "DEBUG")}
+    env = {key: value for key, value in os.environ.items() if key not in UNSET}
     env.pop("DATABASE_URL", None)
     env.update(DJANGO_SETTINGS_MODULE="ris.settings", **environment)
     script = f"import django; django.setup(); {code}"
@@ -92,3 +95,38 @@ def test_invalid_dicom_settings_fail_the_system_checks(settings):
 def test_valid_dicom_settings_pass_the_system_checks(settings):
     settings.RIS_UID_ROOT = "1.2.826.0.1.3680043.10.1234."
     assert not [error for error in checks.run_checks() if error.id.startswith("ris.")]
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    """DEBUG off: secure cookies, HTTPS redirect, HSTS; `check --deploy` finds nothing."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("DEBUG", "DATABASE_URL", "RIS_HTTPS")
+            },
+            "DJANGO_SETTINGS_MODULE": "ris.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "a-production-secret-" + "k" * 40,
+            "ALLOWED_HOSTS": "ris.example.org",
+            "RIS_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_https_settings_follow_debug(tmp_path):
+    show = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)"
+    )
+    production = run_django(show, DEBUG="0", SECRET_KEY="x" * 50, RIS_VAR_DIR=str(tmp_path))
+    assert production.stdout.split() == ["True", "True", "True", "31536000"], production.stderr
+    development = run_django(show, DEBUG="1", RIS_VAR_DIR=str(tmp_path))
+    assert development.stdout.split() == ["False", "False", "False", "0"], development.stderr

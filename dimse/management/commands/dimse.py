@@ -4,6 +4,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -33,6 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, help="TCP port (default: RIS_DIMSE_PORT).")
         parser.add_argument("--bind", help="Address to listen on (default: RIS_DIMSE_BIND).")
         parser.add_argument(
+            "--tls-port",
+            type=int,
+            help="Also listen with TLS on this port (default: RIS_DIMSE_TLS_PORT; the "
+            "certificate and key come from RIS_DIMSE_TLS_CERTIFICATE and _PRIVATE_KEY).",
+        )
+        parser.add_argument(
             "--reuse-port",
             action="store_true",
             default=None,
@@ -47,14 +54,14 @@ class Command(BaseCommand):
             "webhooks) here (run `manage.py dispatch` instead).",
         )
 
-    def handle(self, *args, ae_title, port, bind, reuse_port, dispatch, **options):
+    def handle(self, *args, ae_title, port, bind, tls_port, reuse_port, dispatch, **options):
         config = server.ServiceConfig.from_settings(
-            ae_title=ae_title, port=port, bind=bind, reuse_port=reuse_port
+            ae_title=ae_title, port=port, bind=bind, tls_port=tls_port, reuse_port=reuse_port
         )
         try:
-            running = server.start(config)
-        except OSError as error:
-            raise CommandError(f"Cannot listen on {config.bind}:{config.port}: {error}") from error
+            running = server.start_all(config)
+        except (OSError, ImproperlyConfigured) as error:
+            raise CommandError(f"Cannot listen on {config.bind}: {error}") from error
         stopping, dispatch_stop = threading.Event(), threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
@@ -62,7 +69,7 @@ class Command(BaseCommand):
         _announce("RESTARTED")
         stopping.wait()
         self.stdout.write("Stopping: letting open associations finish.")
-        server.stop(running)
+        server.stop_all(running)
         _announce("GOING DOWN")
         if dispatchers:
             _wait_for_ups_events(GOING_DOWN_DELIVERY)
