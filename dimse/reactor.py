@@ -182,8 +182,8 @@ class GuardedSocket(AssociationSocket):
     for as long as it liked, and one that announced a PDU of 4 GB was read
     into memory. Here a PDU longer than the service accepts is refused
     unread, and a PDU must arrive whole within the network timeout (the
-    socket's own timeout, set at accept, bounds each wait for bytes); the
-    connection is then closed (Evt17) and the association aborted.
+    kernel ends each wait for bytes after it: dimse.server.bound_each_wait);
+    the connection is then closed (Evt17) and the association aborted.
     """
 
     def recv(self, nr_bytes: int) -> bytearray:
