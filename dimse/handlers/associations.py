@@ -9,7 +9,7 @@ and 7), unless RIS_DIMSE_ACCEPT_ANY_AE is on.
 import logging
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from ris.audit.context import Actor
 from ris.audit.models import ActorKind
@@ -17,10 +17,15 @@ from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
 
 LOGGER = logging.getLogger("dimse")
 
-REJECTED_PERMANENT = 0x01
-SERVICE_USER = 0x01
+# A-ASSOCIATE-RJ result, source and reason (PS3.8 Table 9-21).
+REJECTED_PERMANENT, REJECTED_TRANSIENT = 0x01, 0x02
+SERVICE_USER, SERVICE_PROVIDER_PRESENTATION = 0x01, 0x03
 CALLING_AE_NOT_RECOGNIZED = 0x03
 CALLED_AE_NOT_RECOGNIZED = 0x07
+TEMPORARY_CONGESTION = 0x01
+
+# The database cannot be reached (refused, lost, no pooled connection in time).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def peer(assoc) -> str:
@@ -44,7 +49,20 @@ def handle_requested(event) -> None:
         _reject(assoc, CALLED_AE_NOT_RECOGNIZED, f"called AE title {called!r} is not ours")
         return
     close_old_connections()
-    assoc.ris_remote_ae = remote_ae_for_association(calling_ae_title=calling)
+    try:
+        assoc.ris_remote_ae = remote_ae_for_association(calling_ae_title=calling)
+    except Exception as error:
+        # Who is calling cannot be checked: refuse, for now (a modality retries).
+        if not isinstance(error, DATABASE_UNAVAILABLE):
+            LOGGER.exception("Checking the calling AE title %r failed", calling)
+        _reject(
+            assoc,
+            TEMPORARY_CONGESTION,
+            f"the calling AE title cannot be checked ({error})",
+            result=REJECTED_TRANSIENT,
+            source=SERVICE_PROVIDER_PRESENTATION,
+        )
+        return
     if assoc.ris_remote_ae is None and not settings.RIS_DIMSE_ACCEPT_ANY_AE:
         _reject(
             assoc,
@@ -53,10 +71,10 @@ def handle_requested(event) -> None:
         )
 
 
-def _reject(assoc, reason: int, why: str) -> None:
+def _reject(assoc, reason: int, why: str, result=REJECTED_PERMANENT, source=SERVICE_USER) -> None:
     LOGGER.warning("Association from %s rejected: %s", peer(assoc), why)
     assoc.ris_rejection_logged = True
-    assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, reason)
+    assoc.acse.send_reject(result, source, reason)
     # As pynetdicom does for its own rejections: stop the DUL once the
     # A-ASSOCIATE-RJ is out, before the server closes the socket.
     assoc.kill()

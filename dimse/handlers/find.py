@@ -7,13 +7,14 @@ import time
 from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
-from dimse.handlers.associations import may_use, peer
+from dimse.handlers.associations import DATABASE_UNAVAILABLE, may_use, peer
 from dimse.handlers.pending import PendingResponses
 from dimse.handlers.status import failure_status
 from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
 from ris.dicom.errors import DicomError, IdentifierError
 from ris.dicom.statuses import (
     CANCEL,
+    OUT_OF_RESOURCES,
     PENDING,
     PENDING_UNSUPPORTED_KEYS,
     SOP_CLASS_NOT_SUPPORTED,
@@ -105,6 +106,12 @@ def _find(event, label: str, service: str, search):
     except DicomError as error:
         status = error.status
         yield failure_status(error, elements_field="OffendingElement"), None
+    except DATABASE_UNAVAILABLE as error:
+        LOGGER.error(
+            "%s query from %s: the database is unavailable (%s)", label, peer(event.assoc), error
+        )
+        status = OUT_OF_RESOURCES
+        yield failure_status(DicomError("The RIS cannot reach its database", status=status)), None
     except Exception:
         LOGGER.exception("%s query from %s failed", label, peer(event.assoc))
         status = UNABLE_TO_PROCESS

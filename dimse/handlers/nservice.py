@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from pydicom import Dataset
 
-from dimse.handlers.associations import actor, may_use, peer
+from dimse.handlers.associations import DATABASE_UNAVAILABLE, actor, may_use, peer
 from dimse.handlers.status import failure_status
 from ris.audit.context import acting_as
 from ris.dicom.errors import DicomError
-from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE, SUCCESS
+from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE, RESOURCE_LIMITATION, SUCCESS
 
 LOGGER = logging.getLogger("dimse")
 
@@ -40,6 +40,12 @@ def perform(
         result = (status, dataset)
     except DicomError as error:
         result = (failure_status(error, elements_field=elements_field), None)
+    except DATABASE_UNAVAILABLE as error:
+        LOGGER.error(
+            "%s from %s: the database is unavailable (%s)", operation, peer(event.assoc), error
+        )
+        error = DicomError("The RIS cannot reach its database", status=RESOURCE_LIMITATION)
+        result = (failure_status(error), None)
     except Exception:
         LOGGER.exception("%s from %s failed", operation, peer(event.assoc))
         error = DicomError("The RIS could not process it", status=PROCESSING_FAILURE)

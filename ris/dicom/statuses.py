@@ -13,6 +13,7 @@ PENDING = 0xFF00
 PENDING_UNSUPPORTED_KEYS = 0xFF01
 CANCEL = 0xFE00
 IDENTIFIER_DOES_NOT_MATCH = 0xA900
+OUT_OF_RESOURCES = 0xA700  # Refused: also what the RIS answers while its database is away
 UNABLE_TO_PROCESS = 0xC000
 # An implementation-chosen "unable to process" (0xCxxx) for a registered AE
 # that may not query the worklist (MWL or UPS) it asks.
@@ -29,7 +30,7 @@ MISSING_ATTRIBUTE = 0x0120
 MISSING_ATTRIBUTE_VALUE = 0x0121
 NOT_AUTHORIZED = 0x0124
 DUPLICATE_INVOCATION = 0x0210
-RESOURCE_LIMITATION = 0x0213
+RESOURCE_LIMITATION = 0x0213  # also what the RIS answers while its database is away
 
 # Error ID (0000,0903) with PROCESSING_FAILURE: PS3.4 Table F.7.2-2, an MPPS
 # that is COMPLETED or DISCONTINUED "may no longer be updated".
