@@ -1,5 +1,8 @@
 """MPPS N-CREATE and N-SET over real associations on loopback (PS3.4 F.7)."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from pydicom import Dataset
 from pydicom.multival import MultiValue
@@ -367,3 +370,28 @@ def test_text_in_latin1_is_kept_as_sent(modality):
     assert performed.patient_name == "Größer^Björn"
     assert performed.dataset["00400280"]["Value"] == ["Patientin bewegte sich, Wiederholung nötig"]
     assert "00080005" not in performed.dataset
+
+
+def test_two_modalities_creating_one_mpps_at_once_get_one_success(dicom_service):
+    """The unique SOP Instance UID decides: one 0x0000, one 0x0111, one row,
+    and the step started once. Ten rounds, each started together."""
+    modalities = [Modality(dicom_service, ae_title=f"CT{n}") for n in (1, 2)]
+    try:
+        for _ in range(10):
+            step = ScheduledProcedureStepFactory()
+            uid = str(generate_uid())
+            start = threading.Barrier(len(modalities))
+
+            def create(client, step=step, uid=uid, start=start):
+                start.wait()
+                status, _ = client.create(in_progress(step), uid=uid)
+                return int(status.Status)
+
+            with ThreadPoolExecutor(len(modalities)) as pool:
+                statuses = sorted(pool.map(create, modalities))
+            assert statuses == [0x0000, 0x0111]
+            assert PerformedProcedureStep.objects.filter(sop_instance_uid=uid).count() == 1
+            assert status_of(step) == StepStatus.STARTED
+    finally:
+        for client in modalities:
+            client.release()
