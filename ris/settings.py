@@ -156,6 +156,12 @@ SESSION_COOKIE_AGE = env.int("RIS_SESSION_SECONDS", default=8 * 3600)  # a worki
 # for public domains; a hospital's RIS host name is not one.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# Failed logins: a user name, or an address (a shared front-desk computer
+# fails more), refused for the lockout after this many failures within it.
+RIS_LOGIN_FAILURES_PER_USER = env.int("RIS_LOGIN_FAILURES_PER_USER", default=5)
+RIS_LOGIN_FAILURES_PER_ADDRESS = env.int("RIS_LOGIN_FAILURES_PER_ADDRESS", default=20)
+RIS_LOGIN_LOCKOUT_SECONDS = env.int("RIS_LOGIN_LOCKOUT_SECONDS", default=900)
+
 # The web UI: everything is behind login (ris.web).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:board"

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from ris.health import health
+from ris.web.views.login import ThrottledLoginView
 
 admin.site.site_header = "RIS administration"
 admin.site.site_title = "RIS"
@@ -13,7 +14,7 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", include("ris.web.urls")),
     path("health/", health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
