@@ -156,6 +156,10 @@ SESSION_COOKIE_AGE = env.int("RIS_SESSION_SECONDS", default=8 * 3600)  # a worki
 # for public domains; a hospital's RIS host name is not one.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# Days the audit trail keeps its events; `manage.py audit_prune` (run daily)
+# deletes older ones. 0: keep them all.
+RIS_AUDIT_RETENTION_DAYS = env.int("RIS_AUDIT_RETENTION_DAYS", default=0)
+
 # Failed logins: a user name, or an address (a shared front-desk computer
 # fails more), refused for the lockout after this many failures within it.
 RIS_LOGIN_FAILURES_PER_USER = env.int("RIS_LOGIN_FAILURES_PER_USER", default=5)

@@ -2,10 +2,12 @@
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
 from django.db import transaction
 from django.urls import include, path
 from django.utils import timezone
@@ -15,6 +17,7 @@ from ris.audit.context import SYSTEM, Actor, acting_as, current_actor
 from ris.audit.models import ActorKind, AuditEvent
 from ris.audit.services import audit_record
 from ris.dicom.errors import DicomError
+from ris.nodes.models import RemoteAE
 from ris.scheduling.models import StepStatus
 from ris.scheduling.services import (
     order_cancel,
@@ -363,3 +366,54 @@ def test_csv_export_has_the_header_and_the_filtered_rows(client, web_base, audit
         "success",
         '{"status": ["SCHEDULED", "ARRIVED"]}',
     ]
+
+
+@pytest.mark.django_db
+def test_dicom_peers_and_api_clients_are_recorded_by_their_commands():
+    call_command("ae", "add", "CT9", "--host", "10.0.0.9", "--port", "104", stdout=io.StringIO())
+    call_command("ae", "disable", "CT9", stdout=io.StringIO())
+    call_command("api_client", "create", "HIS-Z", "--write", stdout=io.StringIO())
+    events = [(e.action, e.object_id, e.actor) for e in AuditEvent.objects.order_by("pk")]
+    assert events == [
+        ("remote_ae.add", "CT9", "system"),
+        ("remote_ae.disable", "CT9", "system"),
+        ("api_client.create", "HIS-Z", "system"),
+    ]
+    created = AuditEvent.objects.get(action="api_client.create")
+    assert "token" not in json.dumps(created.detail).lower()
+
+
+@pytest.mark.django_db
+def test_reference_data_changed_in_the_admin_is_recorded_as_the_user(admin_client):
+    admin_client.post(
+        "/admin/nodes/remoteae/add/",
+        {
+            "ae_title": "MR2",
+            "host": "10.0.0.12",
+            "port": "104",
+            "enabled": "on",
+            "may_query_worklist": "on",
+        },
+    )
+    remote_ae = RemoteAE.objects.get(ae_title="MR2")
+    admin_client.post(f"/admin/nodes/remoteae/{remote_ae.pk}/delete/", {"post": "yes"})
+    events = [(e.action, e.object_id, e.actor) for e in AuditEvent.objects.order_by("pk")]
+    assert events == [("remote_ae.add", "MR2", "admin"), ("remote_ae.delete", "MR2", "admin")]
+    assert AuditEvent.objects.get(action="remote_ae.add").actor_kind == "user"
+
+
+@pytest.mark.django_db
+def test_events_past_the_retention_are_pruned_and_the_pruning_recorded(settings):
+    old = audit_record(action="step.cancel", object_type="step", object_id="SPS-OLD")
+    AuditEvent.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=400))
+    recent = audit_record(action="step.cancel", object_type="step", object_id="SPS-NEW")
+    out = io.StringIO()
+    call_command("audit_prune", stdout=out)  # no retention set: nothing goes
+    assert "kept whole" in out.getvalue()
+    assert AuditEvent.objects.filter(pk=old.pk).exists()
+    settings.RIS_AUDIT_RETENTION_DAYS = 365
+    call_command("audit_prune", stdout=out)
+    assert not AuditEvent.objects.filter(pk=old.pk).exists()
+    assert AuditEvent.objects.filter(pk=recent.pk).exists()
+    pruned = AuditEvent.objects.get(action="audit.prune")
+    assert pruned.detail["deleted"] == 1

@@ -7,6 +7,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from ris.api.models import ApiClient
+from ris.audit.services import audit_record
 
 
 @transaction.atomic
@@ -26,6 +27,7 @@ def api_client_create(
     )
     client.full_clean()
     client.save()
+    _audit(client, "create", can_write=can_write, callback_url=callback_url)
     return client, Token.objects.create(user=user)
 
 
@@ -36,6 +38,7 @@ def api_client_revoke(*, client: ApiClient) -> None:
     Token.objects.filter(user=client.user).delete()
     client.user.is_active = False
     client.user.save(update_fields=["is_active"])
+    _audit(client, "revoke")
 
 
 @transaction.atomic
@@ -44,6 +47,7 @@ def api_client_new_token(*, client: ApiClient) -> Token:
     Token.objects.filter(user=client.user).delete()
     client.user.is_active = True
     client.user.save(update_fields=["is_active"])
+    _audit(client, "new_token")
     return Token.objects.create(user=client.user)
 
 
@@ -58,4 +62,12 @@ def api_client_set_callback(
         client.callback_secret = secrets.token_hex(32)
     client.full_clean()
     client.save()
+    _audit(client, "set_callback", callback_url=callback_url, new_secret=with_secret)
     return client
+
+
+def _audit(client: ApiClient, verb: str, **detail) -> None:
+    """Never the token or the secret, only that they changed."""
+    audit_record(
+        action=f"api_client.{verb}", object_type="api_client", object_id=client.name, detail=detail
+    )

@@ -1,5 +1,9 @@
 """Writing the audit trail: one call from each domain service that changes something."""
 
+from datetime import datetime
+
+from django.db import transaction
+
 from ris.audit.context import current_actor
 from ris.audit.models import AuditEvent
 
@@ -28,3 +32,17 @@ def audit_record(
         outcome=outcome,
         detail=detail or {},
     )
+
+
+@transaction.atomic
+def audit_prune(*, before: datetime) -> int:
+    """Delete the events older than `before` (the retention period is over); the
+    pruning itself is recorded, with how many went."""
+    deleted, _ = AuditEvent.objects.filter(at__lt=before).delete()
+    audit_record(
+        action="audit.prune",
+        object_type="audit",
+        object_id="audit trail",
+        detail={"before": before.isoformat(), "deleted": deleted},
+    )
+    return deleted

@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from ris.audit.admin import AuditedAdmin
 from ris.nodes.models import RemoteAE
 
 
 @admin.register(RemoteAE)
-class RemoteAEAdmin(admin.ModelAdmin):
+class RemoteAEAdmin(AuditedAdmin):
+    audit_type, audit_id = "remote_ae", "ae_title"
     list_display = [
         "ae_title",
         "host",

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from ris.audit.services import audit_record
 from ris.nodes.models import SERVICE_FLAGS, RemoteAE, Service
 from ris.nodes.selectors import remote_ae_get
 
@@ -39,13 +40,16 @@ def remote_ae_add(
         raise ValidationError(
             {"ae_title": RemoteAE._meta.get_field("ae_title").error_messages["unique"]}
         ) from error
+    _audit(remote_ae, "add", host=host, port=port, enabled=enabled, **_service_flags(services))
     return remote_ae
 
 
 @transaction.atomic
 def remote_ae_remove(*, ae_title: str) -> None:
     """Forget a remote AE: its next association is rejected."""
-    remote_ae_get(ae_title=ae_title).delete()
+    remote_ae = remote_ae_get(ae_title=ae_title)
+    remote_ae.delete()
+    _audit(remote_ae, "remove")
 
 
 @transaction.atomic
@@ -54,7 +58,17 @@ def remote_ae_set_enabled(*, ae_title: str, enabled: bool) -> RemoteAE:
     remote_ae = remote_ae_get(ae_title=ae_title)
     remote_ae.enabled = enabled
     remote_ae.save(update_fields=["enabled", "updated_at"])
+    _audit(remote_ae, "enable" if enabled else "disable")
     return remote_ae
+
+
+def _audit(remote_ae: RemoteAE, verb: str, **detail) -> None:
+    audit_record(
+        action=f"remote_ae.{verb}",
+        object_type="remote_ae",
+        object_id=remote_ae.ae_title,
+        detail=detail,
+    )
 
 
 def _service_flags(services: Iterable[Service | str] | None) -> dict[str, bool]:

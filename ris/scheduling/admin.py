@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from ris.audit.admin import AuditedAdmin
 from ris.scheduling.models import (
     Order,
     OtherPatientID,
@@ -27,14 +28,14 @@ from ris.scheduling.services import (
 
 
 @admin.register(ProtocolCode)
-class ProtocolCodeAdmin(admin.ModelAdmin):
+class ProtocolCodeAdmin(AuditedAdmin):
     list_display = ["code_meaning", "code_value", "coding_scheme_designator", "active"]
     list_filter = ["active", "coding_scheme_designator"]
     search_fields = ["code_value", "code_meaning"]
 
 
 @admin.register(ProcedureCode)
-class ProcedureCodeAdmin(admin.ModelAdmin):
+class ProcedureCodeAdmin(AuditedAdmin):
     list_display = [
         "code_meaning",
         "code_value",
@@ -49,7 +50,7 @@ class ProcedureCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Station)
-class StationAdmin(admin.ModelAdmin):
+class StationAdmin(AuditedAdmin):
     list_display = ["ae_title", "name", "modality", "location", "capacity", "active"]
     list_filter = ["active", "modality"]
     search_fields = ["ae_title", "name", "location"]
