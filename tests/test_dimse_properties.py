@@ -200,8 +200,7 @@ def final_status(responses) -> int | None:
     return int(responses[-1][0].Status)
 
 
-def test_worklist_queries(dicom_service, no_tracebacks):
-    ScheduledProcedureStepFactory()
+def worklist_query() -> Dataset:
     query = Dataset()
     for keyword in ("PatientName", "PatientID", "AccessionNumber", "StudyInstanceUID"):
         setattr(query, keyword, "")
@@ -209,34 +208,34 @@ def test_worklist_queries(dicom_service, no_tracebacks):
     for keyword in ("ScheduledStationAETitle", "ScheduledProcedureStepStartDate", "Modality"):
         setattr(step, keyword, "")
     query.ScheduledProcedureStepSequence = [step]
-    assoc = association(dicom_service, ModalityWorklistInformationFind)
-
-    @EXAMPLES
-    @given(hostile(query))
-    def check(identifier):
-        assume(identifier.sendable)
-        responses = list(assoc.send_c_find(identifier.dataset, ModalityWorklistInformationFind))
-        assert final_status(responses) is not None
-        assert assoc.is_established
-
-    try:
-        check()
-    finally:
-        assoc.release()
+    return query
 
 
-def test_ups_queries(dicom_service, no_tracebacks):
+def workitem_query() -> Dataset:
     query = Dataset()
     for keyword in ("ProcedureStepState", "ScheduledProcedureStepStartDateTime", "PatientID"):
         setattr(query, keyword, "")
     query.ScheduledWorkitemCodeSequence = [Dataset()]
-    assoc = association(dicom_service, UnifiedProcedureStepQuery)
+    return query
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "query"),
+    [
+        (ModalityWorklistInformationFind, worklist_query),
+        (UnifiedProcedureStepQuery, workitem_query),
+    ],
+    ids=["worklist", "workitems"],
+)
+def test_queries(dicom_service, no_tracebacks, sop_class, query):
+    ScheduledProcedureStepFactory()
+    assoc = association(dicom_service, sop_class)
 
     @EXAMPLES
-    @given(hostile(query))
+    @given(hostile(query()))
     def check(identifier):
         assume(identifier.sendable)
-        responses = list(assoc.send_c_find(identifier.dataset, UnifiedProcedureStepQuery))
+        responses = list(assoc.send_c_find(identifier.dataset, sop_class))
         assert final_status(responses) is not None
         assert assoc.is_established
 
