@@ -43,7 +43,7 @@ def test_unknown_calling_ae_is_rejected_as_not_recognized(registered_only, caplo
     assoc = associate(registered_only, calling_ae_title="STRANGER")
     assert assoc.is_rejected
     assert rejection(assoc) == (1, 1, CALLING_AE_NOT_RECOGNIZED)
-    assert "STRANGER" in caplog.text
+    assert "Association from STRANGER@127.0.0.1" in caplog.text
     assert "rejected" in caplog.text
 
 

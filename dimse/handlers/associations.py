@@ -29,8 +29,13 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def peer(assoc) -> str:
+    """TITLE@address:port of the caller, for log lines. Until the association
+    is negotiated pynetdicom has not copied the calling AE title from the
+    request: it is read from the request then."""
     requestor = assoc.requestor
-    return f"{requestor.ae_title or '?'}@{requestor.address}:{requestor.port}"
+    request = requestor.primitive
+    title = requestor.ae_title or (request.calling_ae_title.strip() if request else "") or "?"
+    return f"{title}@{requestor.address}:{requestor.port}"
 
 
 def actor(assoc) -> Actor:
