@@ -16,6 +16,8 @@ from django.http import HttpResponse, JsonResponse
 LOGGER = logging.getLogger("ris")
 
 RETRY_AFTER_SECONDS = 10
+# The database cannot be reached: refused, lost, or no pooled connection in time.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 MACHINE_READABLE_PREFIXES = ("/api/", "/dicomweb/", "/health/")
 
 
@@ -54,7 +56,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, DATABASE_UNAVAILABLE):
             LOGGER.error(
                 "%s %s: the database is unavailable (%s)", request.method, request.path, exception
             )

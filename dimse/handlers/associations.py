@@ -9,10 +9,11 @@ and 7), unless RIS_DIMSE_ACCEPT_ANY_AE is on.
 import logging
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import close_old_connections
 
 from ris.audit.context import Actor
 from ris.audit.models import ActorKind
+from ris.health import DATABASE_UNAVAILABLE
 from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
 
 LOGGER = logging.getLogger("dimse")
@@ -23,9 +24,6 @@ SERVICE_USER, SERVICE_PROVIDER_PRESENTATION = 0x01, 0x03
 CALLING_AE_NOT_RECOGNIZED = 0x03
 CALLED_AE_NOT_RECOGNIZED = 0x07
 TEMPORARY_CONGESTION = 0x01
-
-# The database cannot be reached (refused, lost, no pooled connection in time).
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def peer(assoc) -> str:

@@ -7,7 +7,7 @@ import time
 from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
-from dimse.handlers.associations import DATABASE_UNAVAILABLE, may_use, peer
+from dimse.handlers.associations import may_use, peer
 from dimse.handlers.pending import PendingResponses
 from dimse.handlers.status import failure_status
 from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
@@ -23,6 +23,7 @@ from ris.dicom.statuses import (
 )
 from ris.dicom.statuses import FIND_NOT_AUTHORIZED as NOT_AUTHORIZED
 from ris.dicom.wire import WireEncoding
+from ris.health import DATABASE_UNAVAILABLE
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
 from ris.ups.query import workitem_find

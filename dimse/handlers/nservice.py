@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from pydicom import Dataset
 
-from dimse.handlers.associations import DATABASE_UNAVAILABLE, actor, may_use, peer
+from dimse.handlers.associations import actor, may_use, peer
 from dimse.handlers.status import failure_status
 from ris.audit.context import acting_as
 from ris.dicom.errors import DicomError
 from ris.dicom.statuses import NOT_AUTHORIZED, PROCESSING_FAILURE, RESOURCE_LIMITATION, SUCCESS
+from ris.health import DATABASE_UNAVAILABLE
 
 LOGGER = logging.getLogger("dimse")
 
