@@ -67,7 +67,6 @@ class WakefulDUL(DULServiceProvider):
         self._asleep = False
         self.to_provider_queue = SignallingQueue(self._wake)
         self.to_user_queue = SignallingQueue(inbox.set)
-        self._inbox = inbox
 
     def run(self):
         try:

@@ -1,7 +1,6 @@
 """The database away: the DICOM service refuses what it cannot check or do,
 with a status that says so, and serves again once the database is back."""
 
-import pytest
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
@@ -73,8 +72,3 @@ def test_queries_and_changes_in_an_outage_fail_with_a_status_and_work_after(dico
         assert status.Status == 0x0000
     finally:
         assoc.release()
-
-
-@pytest.fixture(autouse=True)
-def any_calling_ae(settings):
-    settings.RIS_DIMSE_ACCEPT_ANY_AE = True

@@ -22,6 +22,7 @@ def remote_ae_add(
     forward_mpps: bool = False,
 ) -> RemoteAE:
     """Register a remote AE after checking every value; `services=None` allows them all."""
+    flags = _service_flags(services)
     remote_ae = RemoteAE(
         ae_title=ae_title,
         host=host,
@@ -29,7 +30,7 @@ def remote_ae_add(
         description=description,
         enabled=enabled,
         forward_mpps=forward_mpps,
-        **_service_flags(services),
+        **flags,
     )
     remote_ae.full_clean()
     try:
@@ -40,7 +41,7 @@ def remote_ae_add(
         raise ValidationError(
             {"ae_title": RemoteAE._meta.get_field("ae_title").error_messages["unique"]}
         ) from error
-    _audit(remote_ae, "add", host=host, port=port, enabled=enabled, **_service_flags(services))
+    _audit(remote_ae, "add", host=host, port=port, enabled=enabled, **flags)
     return remote_ae
 
 

@@ -61,7 +61,11 @@ class Command(BaseCommand):
         try:
             running = server.start_all(config)
         except (OSError, ImproperlyConfigured) as error:
-            raise CommandError(f"Cannot listen on {config.bind}: {error}") from error
+            ports = [str(config.port)] if config.plain else []
+            ports += [f"{config.tls_port} (TLS)"] if config.tls_port is not None else []
+            raise CommandError(
+                f"Cannot listen on {config.bind}, port {' and '.join(ports)}: {error}"
+            ) from error
         stopping, dispatch_stop = threading.Event(), threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
