@@ -56,7 +56,8 @@ clean:
 
 # Modality Worklist latency against DCMTK wlmscpfs at 100, 1,000, 10,000 and
 # 100,000 scheduled steps, the worklist under load (50 modalities) and memory
-# over 10,000 associations, MPPS pairs and UPS event fan-out, and the day
+# over 10,000 associations, MPPS pairs and UPS event fan-out, a mixed MPPS and
+# UPS load with its connection check, and the day
 # board's cost by day size (docs/benchmarks.md; about 30 minutes in all). Needs DCMTK and a
 # PostgreSQL on 127.0.0.1:5432 where user postgres may create databases (each
 # script drops and creates only its own ris_bench* database).
@@ -64,4 +65,5 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/mwl_latency.py $(BENCH_ARGS)
 	$(BIN)/python bench/mwl_load.py
 	$(BIN)/python bench/ups_fanout.py
+	$(BIN)/python bench/mixed_load.py
 	$(BIN)/python bench/web_board.py

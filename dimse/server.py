@@ -36,6 +36,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 from dimse import tls
 from dimse.handlers import associations, echo, find, routes, ups
 from dimse.reactor import wait_for_work
+from ris.audit.batches import WRITER as audit_writer
 
 LOGGER = logging.getLogger("dimse")
 
@@ -262,6 +263,7 @@ def start(
         request_handler=RisRequestHandler,
         ssl_context=tls_context,
     )
+    audit_writer.start()  # reads and refusals go to the audit trail in batches
     threading.Thread(target=server.serve_forever, name="dimse-acceptor", daemon=True).start()
     host, port = server.server_address[:2]
     kind = "with TLS " if tls_context else ""
@@ -310,3 +312,4 @@ def stop_all(servers: list[RisAssociationServer], grace: float | None = None) ->
             )
             association.abort()
         server.server_close()  # closes the listening socket
+        audit_writer.stop()  # the last listener's stop writes what waits

@@ -118,6 +118,7 @@ class MppsScp:
         self.received: list[Received] = []
         self.answers: dict[str, int | Dataset] = {}
         self.delay = 0.0
+        self.begun = 0  # requests taken, answered or not yet
         self._server = None
 
     def start(self, *sop_classes) -> None:
@@ -145,6 +146,7 @@ class MppsScp:
         return self._record(event, N_SET, uid, event.modification_list)
 
     def _record(self, event, operation, uid, dataset):
+        self.begun += 1
         time.sleep(self.delay)
         requestor, acceptor = event.assoc.requestor, event.assoc.acceptor
         self.received.append(

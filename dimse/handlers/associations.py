@@ -11,8 +11,7 @@ import logging
 from django.conf import settings
 from django.db import close_old_connections
 
-from ris.audit.context import Actor
-from ris.audit.models import ActorKind
+from dimse.handlers.audit import actor, record_rejection
 from ris.health import DATABASE_UNAVAILABLE
 from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
 
@@ -27,19 +26,8 @@ TEMPORARY_CONGESTION = 0x01
 
 
 def peer(assoc) -> str:
-    """TITLE@address:port of the caller, for log lines. Until the association
-    is negotiated pynetdicom has not copied the calling AE title from the
-    request: it is read from the request then."""
-    requestor = assoc.requestor
-    request = requestor.primitive
-    title = requestor.ae_title or (request.calling_ae_title.strip() if request else "") or "?"
-    return f"{title}@{requestor.address}:{requestor.port}"
-
-
-def actor(assoc) -> Actor:
-    """The calling AE, for the audit trail: its title and where it called from."""
-    requestor = assoc.requestor
-    return Actor(kind=ActorKind.AE, name=requestor.ae_title.strip(), address=requestor.address)
+    """TITLE@address:port of the caller, for log lines."""
+    return f"{actor(assoc).name or '?'}@{assoc.requestor.address}:{assoc.requestor.port}"
 
 
 def handle_requested(event) -> None:
@@ -77,6 +65,7 @@ def handle_requested(event) -> None:
 def _reject(assoc, reason: int, why: str, result=REJECTED_PERMANENT, source=SERVICE_USER) -> None:
     LOGGER.warning("Association from %s rejected: %s", peer(assoc), why)
     assoc.ris_rejection_logged = True
+    record_rejection(assoc, why)
     assoc.acse.send_reject(result, source, reason)
     # As pynetdicom does for its own rejections: stop the DUL once the
     # A-ASSOCIATE-RJ is out, before the server closes the socket.
@@ -93,6 +82,7 @@ def handle_accepted(event) -> None:
 def handle_rejected(event) -> None:
     if not getattr(event.assoc, "ris_rejection_logged", False):
         LOGGER.warning("Association from %s rejected by negotiation", peer(event.assoc))
+        record_rejection(event.assoc, "rejected by negotiation")
 
 
 def handle_released(event) -> None:

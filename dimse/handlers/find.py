@@ -8,6 +8,7 @@ from pydicom import Dataset
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from dimse.handlers.associations import may_use, peer
+from dimse.handlers.audit import record_find
 from dimse.handlers.pending import PendingResponses
 from dimse.handlers.status import failure_status
 from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
@@ -84,9 +85,30 @@ def _find(event, label: str, service: str, search):
     """Answer one C-FIND: a pending response per match, then the final status.
 
     The pending responses go out on the short path (dimse.handlers.pending);
-    only the final one is yielded to pynetdicom.
+    only the final one is yielded to pynetdicom, once the query is in the
+    log and the audit trail.
     """
-    started, matches, status = time.monotonic(), 0, SUCCESS
+    started = time.monotonic()
+    final, matches = _search_and_answer(event, label, service, search)
+    # None: aborted or released under us, and nothing more to say.
+    status = None if final is None else final if isinstance(final, int) else final.Status
+    record_find(event, label, status, matches, started)
+    LOGGER.info(
+        "%s C-FIND from %s: %s, %d matches, %.0f ms",
+        label,
+        peer(event.assoc),
+        "association ended" if status is None else f"status 0x{status:04X}",
+        matches,
+        (time.monotonic() - started) * 1000,
+    )
+    if final is not None:
+        yield final, None
+
+
+def _search_and_answer(event, label: str, service: str, search) -> tuple[int | Dataset | None, int]:
+    """Send a pending response per match; return the final status (or None
+    if the association went away) and how many matches were sent."""
+    matches = 0
     try:
         if not may_use(event.assoc, service):
             raise DicomError(f"This AE may not query the {label} worklist", status=NOT_AUTHORIZED)
@@ -96,38 +118,24 @@ def _find(event, label: str, service: str, search):
             if matches and matches % LISTEN_EVERY == 0:
                 _let_the_peer_be_heard(event.assoc)
             if not event.assoc.is_established:
-                return  # aborted or released under us: nothing more to say
+                return None, matches
             if event.is_cancelled:
-                status = CANCEL
-                yield CANCEL, None
-                return
+                return CANCEL, matches
             matches += 1
             pending.send(PENDING if all_keys_known else PENDING_UNSUPPORTED_KEYS, response)
-        yield SUCCESS, None
+        return SUCCESS, matches
     except DicomError as error:
-        status = error.status
-        yield failure_status(error, elements_field="OffendingElement"), None
+        return failure_status(error, elements_field="OffendingElement"), matches
     except DATABASE_UNAVAILABLE as error:
         LOGGER.error(
             "%s query from %s: the database is unavailable (%s)", label, peer(event.assoc), error
         )
-        status = OUT_OF_RESOURCES
-        yield failure_status(DicomError("The RIS cannot reach its database", status=status)), None
+        error = DicomError("The RIS cannot reach its database", status=OUT_OF_RESOURCES)
+        return failure_status(error), matches
     except Exception:
         LOGGER.exception("%s query from %s failed", label, peer(event.assoc))
-        status = UNABLE_TO_PROCESS
         error = DicomError("The RIS could not process the query", status=UNABLE_TO_PROCESS)
-        yield failure_status(error), None
-    finally:
-        milliseconds = (time.monotonic() - started) * 1000
-        LOGGER.info(
-            "%s C-FIND from %s: status 0x%04X, %d matches, %.0f ms",
-            label,
-            peer(event.assoc),
-            status,
-            matches,
-            milliseconds,
-        )
+        return failure_status(error), matches
 
 
 def _identifier(event) -> Dataset:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from pydicom import Dataset
 
-from dimse.handlers.associations import actor, may_use, peer
+from dimse.handlers.associations import may_use, peer
+from dimse.handlers.audit import actor, record_operation
 from dimse.handlers.status import failure_status
 from ris.audit.context import acting_as
 from ris.dicom.errors import DicomError
@@ -27,12 +28,16 @@ def perform(
     service: str,
     perform: Callable[[object], Outcome],
     elements_field: str | None = None,
+    reads: bool = False,
 ) -> tuple[int | Dataset, Dataset | None]:
     """Run `perform(event)` for `service` ("MPPS N-SET", say) and return the
     (status, data set) pynetdicom sends. `elements_field` is where the response
     names the elements at fault: Attribute Identifier List for N-SET and
-    N-GET; N-CREATE and N-ACTION responses have none (PS3.7 10.3)."""
-    started, uid = time.monotonic(), "?"
+    N-GET; N-CREATE and N-ACTION responses have none (PS3.7 10.3).
+
+    The audit trail: a change is recorded by the domain; a read (`reads`), a
+    refusal or a failure here."""
+    started, uid = time.monotonic(), target_uid(event)
     try:
         if not may_use(event.assoc, service):
             raise DicomError(f"This AE may not use {service}", status=NOT_AUTHORIZED)
@@ -52,6 +57,9 @@ def perform(
         error = DicomError("The RIS could not process it", status=PROCESSING_FAILURE)
         result = (failure_status(error), None)
     status = result[0] if isinstance(result[0], int) else result[0].Status
+    if reads or status != SUCCESS:
+        comment = "" if isinstance(result[0], int) else str(result[0].get("ErrorComment", ""))
+        record_operation(event, operation, uid, status, comment, started)
     LOGGER.info(
         "%s from %s: %s, status 0x%04X, %.0f ms",
         operation,
@@ -61,6 +69,15 @@ def perform(
         (time.monotonic() - started) * 1000,
     )
     return result
+
+
+def target_uid(event) -> str:
+    """The SOP Instance UID the request names, or "?" (an N-CREATE leaving it to us)."""
+    request = event.request
+    uid = getattr(request, "RequestedSOPInstanceUID", None) or getattr(
+        request, "AffectedSOPInstanceUID", None
+    )
+    return str(uid) if uid else "?"
 
 
 def requested_instance_uid(event) -> str | None:

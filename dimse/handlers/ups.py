@@ -72,6 +72,7 @@ def handle_n_get(event):
         service=Service.UPS,
         perform=_get,
         elements_field="AttributeIdentifierList",
+        reads=True,
     )
 
 

@@ -3,8 +3,10 @@
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
-from ris.audit.context import current_actor
+from ris.audit.batches import WRITER
+from ris.audit.context import Actor, current_actor
 from ris.audit.models import AuditEvent
 
 
@@ -32,6 +34,37 @@ def audit_record(
         outcome=outcome,
         detail=detail or {},
     )
+
+
+def audit_operation(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str,
+    outcome: str,
+    detail: dict,
+) -> None:
+    """Record an operation that changed nothing: a read, or a request refused.
+
+    In a process running the batch writer (the DICOM service) the row is
+    written within half a second, off the operation's path; elsewhere at once.
+    """
+    event = AuditEvent(
+        at=timezone.now(),
+        actor_kind=actor.kind,
+        actor=actor.name,
+        address=actor.address,
+        action=action,
+        object_type=object_type,
+        object_id=object_id[:128],
+        outcome=outcome,
+        detail=detail,
+    )
+    if WRITER.running:
+        WRITER.add(event)
+    else:
+        event.save()
 
 
 @transaction.atomic
