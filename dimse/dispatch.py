@@ -3,9 +3,13 @@
 Two channels, one way of sending. The DICOM channel carries N-CREATE and N-SET
 (MPPS forwarding), sent as an SCU; the UPS event channel carries the event
 reports of ris.ups.events, sent as N-EVENT-REPORT by us as the UPS Event SCP.
-Each message goes on an association of its own, from our AE title to the
-destination's AE title, host and port (ris.nodes), proposing the one SOP class
-the message needs. The outcome is the destination's answer, sorted in three:
+A message goes on an association from our AE title to the destination's AE
+title, host and port (ris.nodes), proposing the one SOP class the message
+needs. A dispatcher thread keeps its association open while the destination
+has more messages due, up to MESSAGES_PER_ASSOCIATION of them, and releases
+it when there are none (HeldAssociation): a burst of events to a subscriber
+costs one association, not one each. The outcome is the destination's
+answer, sorted in three:
 
 - delivered: success or a warning, or 0x0111 Duplicate SOP Instance to an
   N-CREATE (the destination has the instance: an earlier attempt of ours got
@@ -41,12 +45,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from pydicom import Dataset
-from pynetdicom import AE, build_role, evt
+from pynetdicom import build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import SCP_SCU_RoleSelectionNegotiation
 from pynetdicom.sop_class import UnifiedProcedureStepEvent, UnifiedProcedureStepPush
 from pynetdicom.status import STATUS_SUCCESS, STATUS_WARNING, code_to_category
 
+from dimse.reactor import WakefulAE
 from ris.dicom import statuses
 from ris.nodes.models import RemoteAE
 from ris.nodes.selectors import remote_ae_get
@@ -69,7 +74,8 @@ RETRY_LATER = {
     statuses.RESOURCE_LIMITATION: "Resource limitation",
 }
 
-Send = Callable[[], tuple[Dataset, Dataset | None]]
+# Makes the request on the association given; returns (status, data set).
+Send = Callable[[Association], tuple[Dataset, Dataset | None]]
 
 
 @dataclass(frozen=True)
@@ -152,19 +158,105 @@ class UpsEventReport:
         return f"{EVENT_TYPES[self.event_type_id]} {self.sop_instance_uid}"
 
 
-def deliver_dicom(message: OutboundMessage) -> None:
+# Messages sent on one association before the dispatcher lets other
+# destinations have a turn (and releases it).
+MESSAGES_PER_ASSOCIATION = 100
+
+
+class HeldAssociation:
+    """The association a dispatcher thread keeps open between messages to one
+    destination (ris.outbox.dispatcher.HeldConnection).
+
+    Without one, each message goes on an association of its own, released
+    after the response.
+    """
+
+    def __init__(self):
+        self.destination: str | None = None
+        self.remote_ae: RemoteAE | None = None
+        self._assoc: Association | None = None
+        self._key: tuple | None = None
+        self._sent = 0
+
+    @property
+    def drained(self) -> bool:
+        return self._sent >= MESSAGES_PER_ASSOCIATION
+
+    def is_open_for(self, remote_ae: RemoteAE, sop_class_uid: str) -> bool:
+        key = (remote_ae.ae_title, remote_ae.host, remote_ae.port, sop_class_uid)
+        return self._key == key and self._assoc is not None and self._assoc.is_established
+
+    def open_for(self, remote_ae: RemoteAE, sop_class_uid: str, roles=()) -> Association:
+        """The open association to `remote_ae` for `sop_class_uid`, or a new one."""
+        if not self.is_open_for(remote_ae, sop_class_uid):
+            self.close()
+            self._assoc = _associate(remote_ae, sop_class_uid, roles=roles)
+            self.destination, self.remote_ae = remote_ae.ae_title, remote_ae
+            self._key = (remote_ae.ae_title, remote_ae.host, remote_ae.port, sop_class_uid)
+        self._sent += 1
+        return self._assoc
+
+    def close(self) -> None:
+        assoc, self._assoc = self._assoc, None
+        self.destination, self.remote_ae, self._key, self._sent = None, None, None, 0
+        if assoc is not None:
+            assoc.release()
+
+
+def _send_on(
+    held: HeldAssociation | None,
+    remote_ae: RemoteAE,
+    sop_class_uid: str,
+    what: str,
+    send: Send,
+    roles=(),
+) -> Dataset:
+    """Send on the held association, or on one of its own (released after);
+    the response status, empty if none came."""
+    if held is None:
+        assoc = _associate(remote_ae, sop_class_uid, roles=roles)
+        try:
+            return _send(assoc, what, send)
+        finally:
+            assoc.release()
+    reused = held.is_open_for(remote_ae, sop_class_uid)
+    try:
+        return _send_held(held, remote_ae, sop_class_uid, what, send, roles)
+    except DeliveryError as error:
+        if error.permanent or not reused:
+            raise
+    # The destination may have closed an association we kept (a limit of its
+    # own): once more, on a new one.
+    return _send_held(held, remote_ae, sop_class_uid, what, send, roles)
+
+
+def _send_held(held, remote_ae, sop_class_uid, what, send, roles) -> Dataset:
+    """Send on the held association; it is closed, and DeliveryError raised,
+    if the exchange fails."""
+    assoc = held.open_for(remote_ae, sop_class_uid, roles)
+    try:
+        status = _send(assoc, what, send)
+    except DeliveryError:
+        held.close()
+        raise
+    if _code(status) is None:
+        held.close()
+        raise DeliveryError(f"{what}: no response from {remote_ae} (timeout or abort)")
+    return status
+
+
+def deliver_dicom(message: OutboundMessage, held: HeldAssociation | None = None) -> None:
     """Send one DICOM message to its destination; raise DeliveryError if it did not land."""
     request = DimseRequest.from_payload(message.payload)
-    remote_ae = _destination(ae_title=message.destination)
-    assoc = _associate(remote_ae, request.sop_class_uid)
-    status = _send(assoc, str(request), lambda: request.send(assoc))
+    remote_ae = _destination(message.destination, held)
+    status = _send_on(held, remote_ae, request.sop_class_uid, str(request), request.send)
     if _code(status) == statuses.DUPLICATE_SOP_INSTANCE and request.operation == N_CREATE:
         LOGGER.info("%s: %s already has the instance (0x0111)", request, remote_ae.ae_title)
         return
     _check(status, str(request), remote_ae, is_final=_is_final_for_mpps)
 
 
-def deliver_ups_event(message: OutboundMessage) -> None:
+def deliver_ups_event(message: OutboundMessage, held: HeldAssociation | None = None) -> None:
     """Send one UPS event report as N-EVENT-REPORT; raise DeliveryError if it did not land.
 
     We open the association, yet we are the UPS Event SCP (PS3.4 CC.2.4): the
@@ -172,27 +264,30 @@ def deliver_ups_event(message: OutboundMessage) -> None:
     dcm4chee-arc does; some subscribers refuse the context without it.
     """
     report = UpsEventReport.from_payload(message.payload)
-    remote_ae = _destination(ae_title=message.destination)
-    role = build_role(UnifiedProcedureStepEvent, scp_role=True)
-    assoc = _associate(remote_ae, UnifiedProcedureStepEvent, roles=[role])
-    status = _send(assoc, str(report), lambda: report.send(assoc))
+    remote_ae = _destination(message.destination, held)
+    roles = [build_role(UnifiedProcedureStepEvent, scp_role=True)]
+    status = _send_on(held, remote_ae, UnifiedProcedureStepEvent, str(report), report.send, roles)
     _check(status, str(report), remote_ae)
 
 
 def run_dicom_dispatcher(*, stop: threading.Event, poll_interval: float | None = None) -> None:
     """Deliver the DICOM channel's messages until `stop` is set."""
-    run_dispatcher(
-        channel=Channel.DICOM, deliver=deliver_dicom, stop=stop, poll_interval=poll_interval
-    )
+    _run_holding(Channel.DICOM, deliver_dicom, stop, poll_interval)
 
 
 def run_ups_event_dispatcher(*, stop: threading.Event, poll_interval: float | None = None) -> None:
     """Deliver the UPS event channel's messages until `stop` is set."""
+    _run_holding(Channel.UPS_EVENT, deliver_ups_event, stop, poll_interval)
+
+
+def _run_holding(channel: str, deliver, stop: threading.Event, poll_interval) -> None:
+    held = HeldAssociation()
     run_dispatcher(
-        channel=Channel.UPS_EVENT,
-        deliver=deliver_ups_event,
+        channel=channel,
+        deliver=lambda message: deliver(message, held),
         stop=stop,
         poll_interval=poll_interval,
+        held=held,
     )
 
 
@@ -238,13 +333,17 @@ def _threads_for(channel: str) -> int:
     return 1
 
 
-def _destination(*, ae_title: str) -> RemoteAE:
-    """The registered remote AE to send to.
+def _destination(ae_title: str, held: "HeldAssociation | None" = None) -> RemoteAE:
+    """The registered remote AE to send to: the one the held association is
+    open to (a change to it applies from the next association, as for the
+    service's callers), or looked up.
 
     Unknown: permanent, nothing but an operator can make it known again (who
     can re-register it and retry the dead messages in the admin). Disabled:
     transient, switching an AE off pauses its queue; nothing is lost.
     """
+    if held is not None and held.remote_ae is not None and held.destination == ae_title:
+        return held.remote_ae
     try:
         remote_ae = remote_ae_get(ae_title=ae_title)
     except RemoteAE.DoesNotExist as error:
@@ -261,7 +360,7 @@ def _associate(
     roles: Iterable[SCP_SCU_RoleSelectionNegotiation] = (),
 ) -> Association:
     """An association proposing `sop_class_uid` (with `roles`), or a transient DeliveryError."""
-    ae = AE(ae_title=settings.RIS_AE_TITLE)
+    ae = WakefulAE(ae_title=settings.RIS_AE_TITLE)
     ae.connection_timeout = settings.RIS_OUTBOX_DICOM_CONNECTION_TIMEOUT
     ae.acse_timeout = settings.RIS_DIMSE_ACSE_TIMEOUT
     ae.dimse_timeout = settings.RIS_DIMSE_DIMSE_TIMEOUT
@@ -306,15 +405,13 @@ def _why_not(assoc: Association) -> str:
 
 
 def _send(assoc: Association, what: str, send: Send) -> Dataset:
-    """Make the request on `assoc` and release it; the response status, empty if none came."""
+    """Make the request on `assoc`; the response status, empty if none came."""
     try:
-        status, _ = send()
+        status, _ = send(assoc)
     except RuntimeError as error:  # the association ended before the request went out
         raise DeliveryError(f"{what}: association lost: {error}") from error
     except ValueError as error:  # pynetdicom could not encode the data set
         raise DeliveryError(f"{what}: cannot encode: {error}", permanent=True) from error
-    finally:
-        assoc.release()
     return status
 
 

@@ -30,6 +30,7 @@ import ssl
 import threading
 import time
 
+from pynetdicom import AE
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket
@@ -217,12 +218,49 @@ def longest_pdu(association) -> int:
 def wait_for_work(association) -> None:
     """Give a new acceptor association, not yet started, a DUL and a DIMSE
     provider that wait instead of polling, and a guarded socket."""
-    inbox = threading.Event()
     connection = association.dul.socket.socket
+    _sleep_between_work(association)
+    # Its connection indication (Evt5) goes to the new DUL.
+    association.set_socket(GuardedSocket(association, client_socket=connection))
+
+
+def _sleep_between_work(association) -> threading.Event:
+    """Replace the association's DUL and DIMSE provider with the waiting ones;
+    the event that wakes its thread."""
+    inbox = threading.Event()
     association.dul = WakefulDUL(association, inbox)
     association.dimse = WaitingDIMSEProvider(association, inbox)
     # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
     association.acse_timeout = association.acse_timeout
     association.network_timeout = association.network_timeout
-    # Its connection indication (Evt5) goes to the new DUL.
-    association.set_socket(GuardedSocket(association, client_socket=connection))
+    return inbox
+
+
+class RingingCheckpoint(threading.Event):
+    """An association's reactor checkpoint that wakes the reactor when cleared.
+
+    A request made by another thread on a requestor association (send_n_*)
+    clears the checkpoint and waits until the association's thread pauses
+    there; that thread may be waiting in WaitingDIMSEProvider.get_msg, so
+    clearing also sets its inbox, and it pauses at once.
+    """
+
+    def __init__(self, inbox: threading.Event):
+        super().__init__()
+        self.set()
+        self._inbox = inbox
+
+    def clear(self) -> None:
+        super().clear()
+        self._inbox.set()
+
+
+class WakefulAE(AE):
+    """An AE whose requested associations wait instead of polling, as the
+    service's accepted ones do: the dispatcher's, which it may keep open
+    through a burst of messages."""
+
+    def _create_socket(self, assoc, address, tls_args):
+        # Called by associate() on the new association, before anything runs.
+        assoc._reactor_checkpoint = RingingCheckpoint(_sleep_between_work(assoc))
+        return super()._create_socket(assoc, address, tls_args)

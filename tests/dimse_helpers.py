@@ -119,13 +119,22 @@ class MppsScp:
         self.answers: dict[str, int | Dataset] = {}
         self.delay = 0.0
         self.begun = 0  # requests taken, answered or not yet
+        self.associations = 0  # accepted so far
+        # A destination that takes one message per association, and aborts
+        # one that brings a second.
+        self.one_per_association = False
+        self._served: set[int] = set()
         self._server = None
 
     def start(self, *sop_classes) -> None:
         ae = AE(ae_title="PACS")
         for sop_class in sop_classes or (MPPS,):
             ae.add_supported_context(sop_class)
-        handlers = [(evt.EVT_N_CREATE, self._on_create), (evt.EVT_N_SET, self._on_set)]
+        handlers = [
+            (evt.EVT_N_CREATE, self._on_create),
+            (evt.EVT_N_SET, self._on_set),
+            (evt.EVT_ACCEPTED, self._on_accepted),
+        ]
         self._server = ae.make_server(("127.0.0.1", self.port), evt_handlers=handlers)
         # A short poll interval: shutdown() waits for the accept loop's next turn.
         serve = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
@@ -137,6 +146,13 @@ class MppsScp:
             self._server.server_close()
             self._server = None
 
+    @property
+    def open_associations(self) -> int:
+        return len(self._server.active_associations) if self._server else 0
+
+    def _on_accepted(self, event):
+        self.associations += 1
+
     def _on_create(self, event):
         uid = event.request.AffectedSOPInstanceUID
         return self._record(event, N_CREATE, uid, event.attribute_list)
@@ -146,6 +162,11 @@ class MppsScp:
         return self._record(event, N_SET, uid, event.modification_list)
 
     def _record(self, event, operation, uid, dataset):
+        if self.one_per_association:
+            if id(event.assoc) in self._served:
+                event.assoc.abort()
+                return 0x0110, None
+            self._served.add(id(event.assoc))
         self.begun += 1
         time.sleep(self.delay)
         requestor, acceptor = event.assoc.requestor, event.assoc.acceptor

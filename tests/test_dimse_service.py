@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -12,9 +13,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from pydicom import Dataset
+from pynetdicom.sop_class import Verification
 
 from dimse import reactor, server
+from dimse.dispatch import _associate
 from dimse.server import returning_connections
+from ris.nodes.models import RemoteAE
 from ris.nodes.services import remote_ae_add
 from tests.dimse_helpers import associate, mwl_find, wait_until
 
@@ -156,6 +160,38 @@ def test_an_idle_association_sleeps_and_still_answers_at_once(settings):
         assert len(transport_looks) <= most
         assert len(message_looks) <= most
         assert assoc.send_c_echo().Status == 0x0000
+        assoc.release()
+        assert assoc.is_released
+    finally:
+        server.stop(running, grace=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_association_the_ris_requests_sleeps_too_and_its_requests_go_at_once(settings):
+    """The dispatcher's associations (dimse.reactor.WakefulAE) sleep while it
+    holds them open; a request from the dispatcher's thread wakes the
+    association's thread to pause (RingingCheckpoint) instead of waiting for
+    its next look, so a request goes at once."""
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = True
+    running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
+    try:
+        host, port = running.server_address[:2]
+        assoc = _associate(RemoteAE(ae_title="RIS", host=host, port=port), Verification)
+        transport_looks = counting_calls(assoc.dul, "_wait_for_peer")
+        message_looks = counting_calls(assoc.dimse, "get_msg")
+        idle = 3 * reactor.LONGEST_SLEEP
+        time.sleep(idle)
+        most = idle / reactor.LONGEST_SLEEP + 2
+        assert len(transport_looks) <= most
+        assert len(message_looks) <= most
+        seconds = []
+        for _ in range(9):
+            time.sleep(0.05)  # the association's thread is asleep again
+            began = time.monotonic()
+            assert assoc.send_c_echo().Status == 0x0000
+            seconds.append(time.monotonic() - began)
+        # Without the ringing checkpoint each request waited for the next look (~0.45 s).
+        assert statistics.median(seconds) < reactor.LONGEST_SLEEP / 2
         assoc.release()
         assert assoc.is_released
     finally:

@@ -243,6 +243,58 @@ def test_a_destination_that_was_down_gets_everything_in_order_when_it_is_back(
     assert list(states) == [(State.DELIVERED, head.attempts + 1), *[(State.DELIVERED, 1)] * 2]
 
 
+def queue_exams(count: int) -> list[str]:
+    """An N-CREATE and an N-SET of `count` exams, queued for the PACS; their UIDs."""
+    uids = [generate_uid() for _ in range(count)]
+    for uid in uids:
+        forward_mpps(N_CREATE, uid, mpps_created(uid))
+        forward_mpps(N_SET, uid, mpps_set(PerformedProcedureStepStatus="COMPLETED"))
+    return uids
+
+
+def in_queue_order(uids: list[str]) -> list[tuple[str, str]]:
+    return [(operation, uid) for uid in uids for operation in (N_CREATE, N_SET)]
+
+
+def test_a_burst_goes_on_one_association_released_once_the_queue_is_empty(
+    transactional_db, pacs, pacs_ae
+):
+    pacs.start()
+    uids = queue_exams(5)
+    with dicom_dispatcher():
+        wait_until(lambda: len(pacs.received) == 10)
+        wait_until(lambda: pacs.open_associations == 0)  # released, not left open
+    assert [(r.operation, r.sop_instance_uid) for r in pacs.received] == in_queue_order(uids)
+    assert pacs.associations == 1
+    assert set(OutboundMessage.objects.values_list("state", "attempts")) == {(State.DELIVERED, 1)}
+
+
+def test_a_destination_that_takes_one_message_per_association_gets_each_once_in_order(
+    transactional_db, pacs, pacs_ae
+):
+    """Each second message on an association is aborted, unanswered: the
+    dispatcher sends it again at once on a new association."""
+    pacs.one_per_association = True
+    pacs.start()
+    uids = queue_exams(3)
+    with dicom_dispatcher():
+        wait_until(lambda: len(pacs.received) == 6)
+    assert [(r.operation, r.sop_instance_uid) for r in pacs.received] == in_queue_order(uids)
+    assert pacs.associations == 6
+    assert set(OutboundMessage.objects.values_list("state", "attempts")) == {(State.DELIVERED, 1)}
+
+
+def test_a_held_association_lets_other_destinations_have_a_turn(
+    transactional_db, settings, pacs, pacs_ae, monkeypatch
+):
+    monkeypatch.setattr("dimse.dispatch.MESSAGES_PER_ASSOCIATION", 2)
+    pacs.start()
+    queue_exams(3)
+    with dicom_dispatcher():
+        wait_until(lambda: len(pacs.received) == 6)
+    assert pacs.associations == 3  # two messages each
+
+
 # --- MPPS destinations in ris.nodes ----------------------------------------------------
 
 

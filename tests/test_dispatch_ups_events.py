@@ -260,8 +260,11 @@ def test_each_subscriber_gets_its_events_in_queue_order(
     for uid, state in [(first, "SCHEDULED"), (second, "SCHEDULED"), (first, "IN PROGRESS")]:
         enqueue(events.STATE_REPORT, uid, dataset(ProcedureStepState=state), "WATCHER", "ASLEEP")
     enqueue(events.STATE_REPORT, first, dataset(ProcedureStepState="COMPLETED"), "WATCHER")
+    asleep = OutboundMessage.objects.filter(destination="ASLEEP").order_by("id")
     with ups_event_dispatcher():
         wait_until(lambda: len(subscriber.reports) == 4)
+        # Tried once WATCHER's queue is drained on the association held for it.
+        wait_until(lambda: asleep.first().attempts > 0)
     sent = [(r.sop_instance_uid, r.information.ProcedureStepState) for r in subscriber.reports]
     assert sent == [
         (first, "SCHEDULED"),
@@ -269,7 +272,6 @@ def test_each_subscriber_gets_its_events_in_queue_order(
         (first, "IN PROGRESS"),
         (first, "COMPLETED"),
     ]
-    asleep = OutboundMessage.objects.filter(destination="ASLEEP").order_by("id")
     assert [m.state for m in asleep] == [State.PENDING] * 3
     assert [m.attempts > 0 for m in asleep] == [True, False, False]
 

@@ -9,6 +9,7 @@ caller's: `dimse.dispatch.deliver_dicom` for the DICOM channel.
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -23,12 +24,26 @@ LOGGER = logging.getLogger("ris.outbox")
 Deliver = Callable[[OutboundMessage], None]
 
 
+class HeldConnection(Protocol):
+    """A connection the deliver function keeps open between messages.
+
+    `destination` is the one it is open to (None if closed); `drained` says
+    it has carried its share and should give others a turn.
+    """
+
+    destination: str | None
+    drained: bool
+
+    def close(self) -> None: ...
+
+
 def run_dispatcher(
     *,
     channel: str,
     deliver: Deliver,
     stop: threading.Event,
     poll_interval: float | None = None,
+    held: HeldConnection | None = None,
 ) -> None:
     """Deliver `channel`'s messages until `stop` is set. Run it in its own thread or process.
 
@@ -36,23 +51,30 @@ def run_dispatcher(
     for a NOTIFY (PostgreSQL) or `poll_interval` seconds (default
     RIS_OUTBOX_POLL_INTERVAL), whichever comes first. The thread's database
     connections are closed when it returns.
+
+    With a `held` connection (one the deliver function keeps open), the
+    messages due for its destination go first, on it; it is closed once its
+    destination has none due, or once it is drained, and when the loop ends.
     """
     interval = settings.RIS_OUTBOX_POLL_INTERVAL if poll_interval is None else poll_interval
     LOGGER.info("Dispatcher for %s messages started", channel)
     waiter = wakeup.waiter_for(channel=channel, stop=stop)
     try:
         while not stop.is_set():
-            if not _turn(channel=channel, deliver=deliver):
+            if not _turn(channel=channel, deliver=deliver, held=held):
                 waiter.wait(interval)
     finally:
         waiter.close()
+        if held is not None:
+            held.close()
         connections.close_all()
         LOGGER.info("Dispatcher for %s messages stopped", channel)
 
 
-def dispatch_next(*, channel: str, deliver: Deliver) -> bool:
-    """Claim and deliver one message; False if none was due."""
-    message = outbox_claim_next(channel=channel)
+def dispatch_next(*, channel: str, deliver: Deliver, destination: str | None = None) -> bool:
+    """Claim and deliver one message (for `destination` only, if given); False
+    if none was due."""
+    message = outbox_claim_next(channel=channel, destination=destination)
     if message is None:
         return False
     try:
@@ -69,12 +91,18 @@ def dispatch_next(*, channel: str, deliver: Deliver) -> bool:
     return True
 
 
-def _turn(*, channel: str, deliver: Deliver) -> bool:
+def _turn(*, channel: str, deliver: Deliver, held: HeldConnection | None) -> bool:
     """One turn of the loop; True if a message was handled, so the next may follow at once."""
     # As any long-running Django process must: drop a connection that is
     # broken (database restarted) or past CONN_MAX_AGE before using it.
     close_old_connections()
     try:
+        if held is not None and held.destination is not None:
+            if not held.drained and dispatch_next(
+                channel=channel, deliver=deliver, destination=held.destination
+            ):
+                return True
+            held.close()
         return dispatch_next(channel=channel, deliver=deliver)
     except Exception:
         # The database is away (restart, failover): wait a poll interval and

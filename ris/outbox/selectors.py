@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 
 from ris.outbox.models import OutboundMessage, State
 
@@ -20,11 +20,15 @@ def outbox_due_heads(
     `destination`, that destination's only.
     """
     pending = OutboundMessage.objects.filter(channel=channel, state=State.PENDING)
-    earlier = pending.filter(destination=OuterRef("destination"), id__lt=OuterRef("id"))
-    due = pending if destination is None else pending.filter(destination=destination)
+    if destination is not None:
+        pending = pending.filter(destination=destination)
+    # Each destination's head, its oldest pending message, from the index on
+    # (channel, destination, id). Not "no earlier message is pending" row by
+    # row: behind a destination that is down, a backlog of thousands would be
+    # probed on every claim of every dispatcher.
+    heads = pending.values("destination").annotate(head=Min("id")).values("head")
     return (
-        due.filter(next_attempt_at__lte=now)
+        pending.filter(id__in=heads, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .filter(~Exists(earlier))
         .order_by("next_attempt_at", "id")
     )
