@@ -18,6 +18,7 @@ dropped and created, and it is dropped at the end; only loopback is used.
 """
 
 import argparse
+import logging
 import multiprocessing
 import os
 import sys
@@ -108,6 +109,8 @@ def main() -> None:
     import django
 
     django.setup()
+    # The subscriber that is down is tried again and again: pynetdicom logs each refusal.
+    logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
     from django.core.management import call_command
 
     from ris.nodes.services import remote_ae_add
