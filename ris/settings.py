@@ -216,6 +216,10 @@ RIS_DIMSE_TLS_CA_CERTIFICATES = env.str("RIS_DIMSE_TLS_CA_CERTIFICATES", default
 # Associations from AE titles not registered as remote AEs (ris.nodes) are
 # rejected unless this is on; the demo started by `make run` turns it on.
 RIS_DIMSE_ACCEPT_ANY_AE = env.bool("RIS_DIMSE_ACCEPT_ANY_AE", default=False)
+# The calling AE title of health checks (`manage.py dimse_echo`, HAProxy's
+# check in deploy/haproxy.cfg): accepted without registration, for C-ECHO
+# only; empty turns it off.
+RIS_DIMSE_HEALTH_CHECK_AE_TITLE = env.str("RIS_DIMSE_HEALTH_CHECK_AE_TITLE", default="HEALTHCHECK")
 RIS_DIMSE_MAX_ASSOCIATIONS = env.int("RIS_DIMSE_MAX_ASSOCIATIONS", default=100)
 RIS_DIMSE_ACSE_TIMEOUT = env.float("RIS_DIMSE_ACSE_TIMEOUT", default=30)
 RIS_DIMSE_DIMSE_TIMEOUT = env.float("RIS_DIMSE_DIMSE_TIMEOUT", default=30)

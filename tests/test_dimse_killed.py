@@ -77,6 +77,13 @@ def register(env, ae_title: str, port: int, *options: str) -> None:
     )
 
 
+def stop_cleanly(service: subprocess.Popen) -> None:
+    """SIGTERM, and the service ends as it should: exit status 0."""
+    service.send_signal(signal.SIGTERM)
+    output, _ = service.communicate(timeout=30)
+    assert service.returncode == 0, output
+
+
 def test_events_survive_a_killed_process_and_status_changes_are_announced(environment):
     port, subscriber = free_port(), EventSubscriber(port=free_port())
     register(environment, "WATCHER", subscriber.port)
@@ -94,9 +101,7 @@ def test_events_survive_a_killed_process_and_status_changes_are_announced(enviro
         subscriber.start()
         service = start_dimse(environment, port)
         wait_until(lambda: len(subscriber.reports) >= 3, timeout=20)
-        service.send_signal(signal.SIGTERM)
-        output, _ = service.communicate(timeout=30)
-        assert service.returncode == 0, output
+        stop_cleanly(service)
     finally:
         service.kill()
         subscriber.stop()
@@ -139,9 +144,7 @@ def test_mpps_forwards_survive_a_process_killed_while_delivering_and_serving(env
         assert modality.set(uid, change).Status == 0x0000  # the step from before the kill
         modality.release()
         wait_until(lambda: N_SET in [r.operation for r in pacs.received], timeout=20)
-        service.send_signal(signal.SIGTERM)
-        output, _ = service.communicate(timeout=30)
-        assert service.returncode == 0, output
+        stop_cleanly(service)
     finally:
         service.kill()
         pacs.stop()

@@ -142,6 +142,18 @@ def counting_calls(owner, name: str) -> list:
     return calls
 
 
+def assert_sleeps_while_idle(association) -> None:
+    """Over three LONGEST_SLEEPs of nothing to do, its DUL thread and its
+    association thread each look for work about three times."""
+    transport_looks = counting_calls(association.dul, "_wait_for_peer")
+    message_looks = counting_calls(association.dimse, "get_msg")
+    idle = 3 * reactor.LONGEST_SLEEP
+    time.sleep(idle)
+    most = idle / reactor.LONGEST_SLEEP + 2
+    assert len(transport_looks) <= most
+    assert len(message_looks) <= most
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_idle_association_sleeps_and_still_answers_at_once(settings):
     """dimse.reactor: with nothing to do, the DUL thread and the association
@@ -152,13 +164,7 @@ def test_an_idle_association_sleeps_and_still_answers_at_once(settings):
     try:
         assoc = associate(running.server_address[:2])
         [served] = running.active_associations
-        transport_looks = counting_calls(served.dul, "_wait_for_peer")
-        message_looks = counting_calls(served.dimse, "get_msg")
-        idle = 3 * reactor.LONGEST_SLEEP
-        time.sleep(idle)
-        most = idle / reactor.LONGEST_SLEEP + 2
-        assert len(transport_looks) <= most
-        assert len(message_looks) <= most
+        assert_sleeps_while_idle(served)
         assert assoc.send_c_echo().Status == 0x0000
         assoc.release()
         assert assoc.is_released
@@ -177,13 +183,7 @@ def test_an_association_the_ris_requests_sleeps_too_and_its_requests_go_at_once(
     try:
         host, port = running.server_address[:2]
         assoc = _associate(RemoteAE(ae_title="RIS", host=host, port=port), Verification)
-        transport_looks = counting_calls(assoc.dul, "_wait_for_peer")
-        message_looks = counting_calls(assoc.dimse, "get_msg")
-        idle = 3 * reactor.LONGEST_SLEEP
-        time.sleep(idle)
-        most = idle / reactor.LONGEST_SLEEP + 2
-        assert len(transport_looks) <= most
-        assert len(message_looks) <= most
+        assert_sleeps_while_idle(assoc)
         seconds = []
         for _ in range(9):
             time.sleep(0.05)  # the association's thread is asleep again

@@ -3,7 +3,9 @@
 An unknown or disabled calling AE title is rejected as "calling AE title not
 recognized", a called AE title other than ours as "called AE title not
 recognized" (PS3.8 Table 9-21: rejected-permanent, service-user, reasons 3
-and 7), unless RIS_DIMSE_ACCEPT_ANY_AE is on.
+and 7), unless RIS_DIMSE_ACCEPT_ANY_AE is on. Health checks call as
+RIS_DIMSE_HEALTH_CHECK_AE_TITLE: accepted, allowed no service but C-ECHO,
+and logged only at DEBUG (a load balancer checks every few seconds).
 """
 
 import logging
@@ -13,6 +15,7 @@ from django.db import close_old_connections
 
 from dimse.handlers.audit import actor, record_rejection
 from ris.health import DATABASE_UNAVAILABLE
+from ris.nodes.models import RemoteAE
 from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
 
 LOGGER = logging.getLogger("dimse")
@@ -38,6 +41,12 @@ def handle_requested(event) -> None:
     assoc.ris_remote_ae = None
     if called != assoc.ae.ae_title.strip():
         _reject(assoc, CALLED_AE_NOT_RECOGNIZED, f"called AE title {called!r} is not ours")
+        return
+    if is_health_check(assoc):
+        # No database needed: a check says whether this process answers.
+        assoc.ris_remote_ae = RemoteAE(
+            ae_title=calling, may_query_worklist=False, may_report_mpps=False, may_use_ups=False
+        )
         return
     close_old_connections()
     try:
@@ -72,11 +81,17 @@ def _reject(assoc, reason: int, why: str, result=REJECTED_PERMANENT, source=SERV
     assoc.kill()
 
 
+def is_health_check(assoc) -> bool:
+    title = settings.RIS_DIMSE_HEALTH_CHECK_AE_TITLE
+    return bool(title) and actor(assoc).name == title
+
+
 def handle_accepted(event) -> None:
     contexts = ", ".join(
         sorted({context.abstract_syntax.name for context in event.assoc.accepted_contexts})
     )
-    LOGGER.info("Association from %s accepted (%s)", peer(event.assoc), contexts or "no contexts")
+    level = logging.DEBUG if is_health_check(event.assoc) else logging.INFO
+    LOGGER.log(level, "Association from %s accepted (%s)", peer(event.assoc), contexts or "none")
 
 
 def handle_rejected(event) -> None:
@@ -86,11 +101,13 @@ def handle_rejected(event) -> None:
 
 
 def handle_released(event) -> None:
-    LOGGER.info("Association from %s released", peer(event.assoc))
+    level = logging.DEBUG if is_health_check(event.assoc) else logging.INFO
+    LOGGER.log(level, "Association from %s released", peer(event.assoc))
 
 
 def handle_aborted(event) -> None:
-    LOGGER.info("Association from %s aborted", peer(event.assoc))
+    level = logging.DEBUG if is_health_check(event.assoc) else logging.INFO
+    LOGGER.log(level, "Association from %s aborted", peer(event.assoc))
 
 
 def may_use(assoc, service: str) -> bool:
