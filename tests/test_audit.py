@@ -300,6 +300,9 @@ def test_the_list_shows_and_filters_events(client, web_base, auditor):
     until = (timezone.localdate() - timedelta(days=5)).isoformat()
     assert shown(until=until) == {"SPS4"}
     assert shown(since="not a date") == set()
+    AuditEvent.objects.filter(object_id="SPS3").update(outcome="rejected")
+    assert shown(outcome="rejected") == {"SPS3"}
+    assert shown(outcome="no such outcome") == set()
 
 
 @pytest.mark.urls(__name__)

@@ -47,7 +47,7 @@ class AuditedAdmin(admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["at", "actor_kind", "actor", "address", "action", "object_id", "outcome"]
-    list_filter = ["actor_kind", "action", "at"]
+    list_filter = ["actor_kind", "outcome", "action", "at"]
     search_fields = ["=actor", "=object_id"]
     date_hierarchy = "at"
     show_full_result_count = False

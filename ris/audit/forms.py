@@ -9,6 +9,18 @@ class AuditFilterForm(forms.Form):
     object = forms.CharField(
         required=False, label="Object", help_text="Accession number, SPS ID, patient ID or UID."
     )
+    outcome = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "any"),
+            ("success", "success"),
+            ("warning", "warning"),
+            ("failure", "failure"),
+            ("rejected", "rejected association"),
+            ("aborted", "aborted"),
+        ],
+        help_text="Refusals are failures.",
+    )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -19,6 +31,7 @@ class AuditFilterForm(forms.Form):
             "actor": data["actor"],
             "action": data["action"],
             "object_id": data["object"],
+            "outcome": data["outcome"],
             "since": data["since"],
             "until": data["until"],
         }
