@@ -165,42 +165,46 @@ MESSAGES_PER_ASSOCIATION = 100
 
 class HeldAssociation:
     """The association a dispatcher thread keeps open between messages to one
-    destination (ris.outbox.dispatcher.HeldConnection).
-
-    Without one, each message goes on an association of its own, released
-    after the response.
-    """
+    destination (ris.outbox.dispatcher.HeldConnection). A message sent
+    without one gets one of its own, released after the response."""
 
     def __init__(self):
-        self.destination: str | None = None
         self.remote_ae: RemoteAE | None = None
         self._assoc: Association | None = None
         self._key: tuple | None = None
         self._sent = 0
 
     @property
+    def destination(self) -> str | None:
+        return self.remote_ae.ae_title if self.remote_ae else None
+
+    @property
     def drained(self) -> bool:
         return self._sent >= MESSAGES_PER_ASSOCIATION
 
     def is_open_for(self, remote_ae: RemoteAE, sop_class_uid: str) -> bool:
-        key = (remote_ae.ae_title, remote_ae.host, remote_ae.port, sop_class_uid)
-        return self._key == key and self._assoc is not None and self._assoc.is_established
+        open_ = self._assoc is not None and self._assoc.is_established
+        return open_ and self._key == _key(remote_ae, sop_class_uid)
 
     def open_for(self, remote_ae: RemoteAE, sop_class_uid: str, roles=()) -> Association:
         """The open association to `remote_ae` for `sop_class_uid`, or a new one."""
         if not self.is_open_for(remote_ae, sop_class_uid):
             self.close()
             self._assoc = _associate(remote_ae, sop_class_uid, roles=roles)
-            self.destination, self.remote_ae = remote_ae.ae_title, remote_ae
-            self._key = (remote_ae.ae_title, remote_ae.host, remote_ae.port, sop_class_uid)
+            self.remote_ae, self._key = remote_ae, _key(remote_ae, sop_class_uid)
         self._sent += 1
         return self._assoc
 
     def close(self) -> None:
         assoc, self._assoc = self._assoc, None
-        self.destination, self.remote_ae, self._key, self._sent = None, None, None, 0
+        self.remote_ae, self._key, self._sent = None, None, 0
         if assoc is not None:
             assoc.release()
+
+
+def _key(remote_ae: RemoteAE, sop_class_uid: str) -> tuple:
+    """What an association is open to: a change of host or port opens another."""
+    return (remote_ae.ae_title, remote_ae.host, remote_ae.port, sop_class_uid)
 
 
 def _send_on(
@@ -212,13 +216,13 @@ def _send_on(
     roles=(),
 ) -> Dataset:
     """Send on the held association, or on one of its own (released after);
-    the response status, empty if none came."""
+    the response status."""
     if held is None:
-        assoc = _associate(remote_ae, sop_class_uid, roles=roles)
+        held = HeldAssociation()
         try:
-            return _send(assoc, what, send)
+            return _send_on(held, remote_ae, sop_class_uid, what, send, roles)
         finally:
-            assoc.release()
+            held.close()
     reused = held.is_open_for(remote_ae, sop_class_uid)
     try:
         return _send_held(held, remote_ae, sop_class_uid, what, send, roles)
@@ -231,8 +235,9 @@ def _send_on(
 
 
 def _send_held(held, remote_ae, sop_class_uid, what, send, roles) -> Dataset:
-    """Send on the held association; it is closed, and DeliveryError raised,
-    if the exchange fails."""
+    """Send on the held association; the response status. If the exchange
+    fails or no response comes (a timeout, an abort) the association is
+    closed and DeliveryError raised: transient, the message is tried again."""
     assoc = held.open_for(remote_ae, sop_class_uid, roles)
     try:
         status = _send(assoc, what, send)
@@ -342,7 +347,7 @@ def _destination(ae_title: str, held: "HeldAssociation | None" = None) -> Remote
     can re-register it and retry the dead messages in the admin). Disabled:
     transient, switching an AE off pauses its queue; nothing is lost.
     """
-    if held is not None and held.remote_ae is not None and held.destination == ae_title:
+    if held is not None and held.destination == ae_title:
         return held.remote_ae
     try:
         remote_ae = remote_ae_get(ae_title=ae_title)
@@ -438,10 +443,9 @@ def _check(
     *,
     is_final: Callable[[Dataset], bool] = _is_final,
 ) -> None:
-    """Return if the destination took the message; raise DeliveryError, sorted, if not."""
+    """Return if the destination took the message; raise DeliveryError, sorted, if
+    not. A response without status never gets here (_send_held)."""
     code = _code(status)
-    if code is None:
-        raise DeliveryError(f"{what}: no response from {remote_ae} (timeout or abort)")
     if code_to_category(code) in (STATUS_SUCCESS, STATUS_WARNING):
         LOGGER.info("%s delivered to %s (status 0x%04X)", what, remote_ae.ae_title, code)
         return

@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from django.db import connection
@@ -16,7 +17,7 @@ from ris.nodes.selectors import mpps_destinations
 from ris.outbox.models import Channel
 from ris.outbox.payloads import dicom_payload
 from ris.outbox.services import outbox_enqueue
-from tests.dimse_helpers import MPPS, wait_until
+from tests.dimse_helpers import MPPS, associate, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,3 +145,15 @@ def run_until_sigterm(command: list[str], var_dir: Path, until) -> str:
         process.kill()
     assert process.returncode == 0, output
     return output
+
+
+def wait_for_dicom_service(address, timeout: float = 30) -> None:
+    """Until the DICOM service at `address` accepts an association."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assoc = associate(address)
+        if assoc.is_established:
+            assoc.release()
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no DICOM service on {address}")

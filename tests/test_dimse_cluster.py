@@ -28,7 +28,7 @@ from ris.outbox.payloads import N_CREATE, N_SET
 from ris.ups.services import ups_create
 from tests.dimse_helpers import associate, free_port, matches, mwl_find, wait_until
 from tests.factories import ScheduledProcedureStepFactory, StationFactory
-from tests.process_helpers import ROOT, database_url, stop_processes
+from tests.process_helpers import ROOT, database_url, stop_processes, wait_for_dicom_service
 from tests.test_dimse_audit import station_query
 from tests.test_dimse_mpps import Modality, in_progress
 from tests.ups_helpers import (
@@ -78,7 +78,7 @@ def cluster(tmp_path):
         processes["dispatcher"] = _manage(env, "dispatch", "--poll-interval", "0.1")
         nodes = [("127.0.0.1", port) for port in ports]
         for node in nodes:
-            _wait_for_service(node)
+            wait_for_dicom_service(node)
         balanced = stats = None
         if HAPROXY:
             balanced, stats = (
@@ -135,17 +135,6 @@ def _statuses(stats: str) -> dict[str, str]:
         for row in csv.DictReader(io.StringIO(text))
         if row["pxname"] == "ris_dimse" and row["svname"] != "BACKEND"
     }
-
-
-def _wait_for_service(address) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            ups_associate(address).release()
-            return
-        except AssertionError:
-            time.sleep(0.1)
-    raise AssertionError(f"no DICOM service on {address}")
 
 
 SCP_STATUS = 5  # UPS event type of an SCP Status Change (PS3.4 Table CC.2.4-1)

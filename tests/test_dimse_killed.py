@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from pydicom import Dataset
@@ -16,6 +15,7 @@ from pydicom.uid import generate_uid
 from ris.dicom.uids import new_uid
 from ris.outbox.payloads import N_CREATE, N_SET
 from tests.dimse_helpers import MppsScp, free_port, wait_until
+from tests.process_helpers import ROOT, wait_for_dicom_service
 from tests.test_dimse_mpps import Modality, in_progress
 from tests.ups_helpers import (
     SUBSCRIBE,
@@ -25,8 +25,6 @@ from tests.ups_helpers import (
     create,
     ups_associate,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -57,17 +55,12 @@ def start_dimse(env, port) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            assoc = ups_associate(("127.0.0.1", port))
-        except AssertionError:
-            time.sleep(0.1)
-            continue
-        assoc.release()
-        return service
-    service.kill()
-    raise AssertionError(f"dimse did not start: {service.communicate()[0]}")
+    try:
+        wait_for_dicom_service(("127.0.0.1", port), timeout=20)
+    except AssertionError:
+        service.kill()
+        raise AssertionError(f"dimse did not start: {service.communicate()[0]}") from None
+    return service
 
 
 def register(env, ae_title: str, port: int, *options: str) -> None:

@@ -2,13 +2,11 @@
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -20,9 +18,9 @@ from dimse.dispatch import _associate
 from dimse.server import returning_connections
 from ris.nodes.models import RemoteAE
 from ris.nodes.services import remote_ae_add
-from tests.dimse_helpers import associate, mwl_find, wait_until
+from tests.dimse_helpers import associate, free_port, mwl_find, wait_until
+from tests.process_helpers import ROOT, wait_for_dicom_service
 
-ROOT = Path(__file__).resolve().parent.parent
 CALLING_AE_NOT_RECOGNIZED, CALLED_AE_NOT_RECOGNIZED = 3, 7
 
 
@@ -213,12 +211,6 @@ def test_an_association_silent_past_the_network_timeout_is_aborted(settings):
         server.stop(running, grace=5)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_sigterm_lets_an_open_association_finish_then_exits(tmp_path):
     """The command stops taking associations, but one in flight completes its work."""
     port = free_port()
@@ -240,12 +232,8 @@ def test_sigterm_lets_an_open_association_finish_then_exits(tmp_path):
         text=True,
     )
     try:
-        assoc = None
-        for _ in range(100):
-            assoc = associate(("127.0.0.1", port))
-            if assoc.is_established:
-                break
-            time.sleep(0.1)
+        wait_for_dicom_service(("127.0.0.1", port))
+        assoc = associate(("127.0.0.1", port))
         assert assoc.is_established
         service.send_signal(signal.SIGTERM)
         time.sleep(0.5)

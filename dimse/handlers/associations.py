@@ -15,8 +15,7 @@ from django.db import close_old_connections
 
 from dimse.handlers.audit import actor, record_rejection
 from ris.health import DATABASE_UNAVAILABLE
-from ris.nodes.models import RemoteAE
-from ris.nodes.selectors import remote_ae_for_association, remote_ae_may_use
+from ris.nodes.selectors import is_health_check, remote_ae_for_association, remote_ae_may_use
 
 LOGGER = logging.getLogger("dimse")
 
@@ -41,12 +40,6 @@ def handle_requested(event) -> None:
     assoc.ris_remote_ae = None
     if called != assoc.ae.ae_title.strip():
         _reject(assoc, CALLED_AE_NOT_RECOGNIZED, f"called AE title {called!r} is not ours")
-        return
-    if is_health_check(assoc):
-        # No database needed: a check says whether this process answers.
-        assoc.ris_remote_ae = RemoteAE(
-            ae_title=calling, may_query_worklist=False, may_report_mpps=False, may_use_ups=False
-        )
         return
     close_old_connections()
     try:
@@ -81,17 +74,21 @@ def _reject(assoc, reason: int, why: str, result=REJECTED_PERMANENT, source=SERV
     assoc.kill()
 
 
-def is_health_check(assoc) -> bool:
-    title = settings.RIS_DIMSE_HEALTH_CHECK_AE_TITLE
-    return bool(title) and actor(assoc).name == title
+def _level(assoc) -> int:
+    """Health checks come every few seconds: their associations are logged at DEBUG."""
+    return logging.DEBUG if is_health_check(actor(assoc).name) else logging.INFO
 
 
 def handle_accepted(event) -> None:
     contexts = ", ".join(
         sorted({context.abstract_syntax.name for context in event.assoc.accepted_contexts})
     )
-    level = logging.DEBUG if is_health_check(event.assoc) else logging.INFO
-    LOGGER.log(level, "Association from %s accepted (%s)", peer(event.assoc), contexts or "none")
+    LOGGER.log(
+        _level(event.assoc),
+        "Association from %s accepted (%s)",
+        peer(event.assoc),
+        contexts or "none",
+    )
 
 
 def handle_rejected(event) -> None:
@@ -101,13 +98,11 @@ def handle_rejected(event) -> None:
 
 
 def handle_released(event) -> None:
-    level = logging.DEBUG if is_health_check(event.assoc) else logging.INFO
-    LOGGER.log(level, "Association from %s released", peer(event.assoc))
+    LOGGER.log(_level(event.assoc), "Association from %s released", peer(event.assoc))
 
 
 def handle_aborted(event) -> None:
-    level = logging.DEBUG if is_health_check(event.assoc) else logging.INFO
-    LOGGER.log(level, "Association from %s aborted", peer(event.assoc))
+    LOGGER.log(_level(event.assoc), "Association from %s aborted", peer(event.assoc))
 
 
 def may_use(assoc, service: str) -> bool:

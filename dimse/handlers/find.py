@@ -70,9 +70,9 @@ def _let_the_peer_be_heard(assoc) -> None:
     pynetdicom's DUL thread reads what the peer sends only in a turn when it
     has nothing left to send; a long stream produced faster than it goes out
     would keep it from ever reading a C-CANCEL (PS3.7 9.3.2.3) until the
-    stream is over. With an empty queue it takes a turn to read (its loop
-    pauses 1 ms between idle turns), and a C-CANCEL already received is then
-    seen by event.is_cancelled. Streams shorter than LISTEN_EVERY never wait.
+    stream is over. With an empty queue it takes a turn to read (waiting on
+    the socket, dimse.reactor.WakefulDUL), and a C-CANCEL already received is
+    then seen by event.is_cancelled. Streams shorter than LISTEN_EVERY never wait.
     """
     outgoing = assoc.dul.to_provider_queue
     deadline = time.monotonic() + 1.0  # a peer that stops reading holds us no longer

@@ -3,7 +3,6 @@
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from ris.audit.batches import WRITER
 from ris.audit.context import Actor, current_actor
@@ -23,17 +22,16 @@ def audit_record(
     Called inside the service's transaction, so that the row is kept if and
     only if the change is: a change that rolls back leaves no trace here.
     """
-    actor = current_actor()
-    return AuditEvent.objects.create(
-        actor_kind=actor.kind,
-        actor=actor.name,
-        address=actor.address,
+    event = _event(
+        current_actor(),
         action=action,
         object_type=object_type,
         object_id=object_id,
         outcome=outcome,
         detail=detail or {},
     )
+    event.save()
+    return event
 
 
 def audit_operation(
@@ -50,11 +48,8 @@ def audit_operation(
     In a process running the batch writer (the DICOM service) the row is
     written within half a second, off the operation's path; elsewhere at once.
     """
-    event = AuditEvent(
-        at=timezone.now(),
-        actor_kind=actor.kind,
-        actor=actor.name,
-        address=actor.address,
+    event = _event(
+        actor,
         action=action,
         object_type=object_type,
         object_id=object_id[:128],
@@ -65,6 +60,11 @@ def audit_operation(
         WRITER.add(event)
     else:
         event.save()
+
+
+def _event(actor: Actor, **fields) -> AuditEvent:
+    """An unsaved event by `actor`; `at` is now."""
+    return AuditEvent(actor_kind=actor.kind, actor=actor.name, address=actor.address, **fields)
 
 
 @transaction.atomic

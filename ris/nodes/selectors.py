@@ -6,12 +6,27 @@ from django.db.models import QuerySet
 from ris.nodes.models import RemoteAE
 
 
+def is_health_check(calling_ae_title: str) -> bool:
+    """Whether this calling AE title is the health checks' (RIS_DIMSE_HEALTH_CHECK_AE_TITLE)."""
+    title = settings.RIS_DIMSE_HEALTH_CHECK_AE_TITLE
+    return bool(title) and calling_ae_title.strip() == title
+
+
 def remote_ae_for_association(*, calling_ae_title: str) -> RemoteAE | None:
     """The enabled remote AE that may open an association with this calling AE title.
 
     Called for every incoming association, so it is one query on the unique
     index of ae_title. Padding spaces are not significant in an AE title.
+    The health checks' title needs no row, nor the database: it is an AE
+    allowed no service, so C-ECHO only.
     """
+    if is_health_check(calling_ae_title):
+        return RemoteAE(
+            ae_title=calling_ae_title.strip(),
+            may_query_worklist=False,
+            may_report_mpps=False,
+            may_use_ups=False,
+        )
     return RemoteAE.objects.filter(ae_title=calling_ae_title.strip(), enabled=True).first()
 
 
