@@ -8,8 +8,8 @@ Each scheduled step on the worklist becomes DBDIR/AETITLE/<SPS ID>.wl, holding
 the RIS's own C-FIND response to a query for every key it supports (every
 top-level key and an empty Scheduled Procedure Step Sequence, which asks for
 the whole item): the datasets a modality gets from the RIS, built by the code
-behind ris.scheduling.worklist.worklist_find (worklist_queryset and
-worklist_response), without a network round trip per item.
+behind ris.scheduling.worklist.worklist_find (worklist_rows and
+WorklistResponder), without a network round trip per item.
 DBDIR/AETITLE/lockfile is created, as wlmscpfs requires. With --parts N, this
 process writes only the steps whose primary key is I modulo N, so that N
 processes can share the work. Prints the number of files written and the
@@ -46,14 +46,16 @@ def responses(part: int, parts: int):
     """What worklist_find yields, for one share of the steps."""
     from django.db.models.functions import Mod
 
-    from ris.scheduling.worklist import worklist_queryset, worklist_response
+    from ris.scheduling.worklist import WorklistResponder, worklist_rows
 
     identifier = full_identifier()
-    steps = worklist_queryset(identifier)
+    respond = WorklistResponder(identifier)
+    rows = worklist_rows(identifier, respond.columns)
     if parts > 1:
-        steps = steps.annotate(export_part=Mod("pk", parts)).filter(export_part=part)
-    for step in steps.iterator(chunk_size=500):
-        yield worklist_response(step, identifier)
+        rows = rows.alias(export_part=Mod("pk", parts)).filter(export_part=part)
+    for row in rows.iterator(chunk_size=500):
+        response, known = respond(row)
+        yield response.decoded(), known
 
 
 def export(folder: Path, part: int = 0, parts: int = 1) -> int:

@@ -14,7 +14,6 @@ The final response (success, cancel, failure) still goes through pynetdicom.
 import struct
 
 from pydicom import Dataset
-from pydicom.uid import UID
 from pynetdicom.dsutils import encode
 from pynetdicom.pdu_primitives import P_DATA
 
@@ -51,9 +50,7 @@ class PendingResponses:
     def __init__(self, event):
         self.dul = event.assoc.dul
         self.context_id = event.context.context_id
-        syntax = UID(event.context.transfer_syntax)
-        self.encoding = (syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
-        self.wire_encoding = None if syntax.is_deflated else WireEncoding.of(syntax)
+        self.encoding = WireEncoding.of(event.context.transfer_syntax)
         self.max_pdu = event.assoc.dimse.maximum_pdu_size
         request = event.request
         self.commands = {
@@ -61,13 +58,18 @@ class PendingResponses:
             for status in (PENDING, PENDING_UNSUPPORTED_KEYS)
         }
 
-    def send(self, status: int, identifier: Dataset) -> None:
+    def send(self, status: int, identifier: Dataset | EncodedDataset) -> None:
         """Queue one pending response (0xFF00 or 0xFF01) for the DUL to send, in order."""
         command = self.commands[status]
-        if isinstance(identifier, EncodedDataset) and identifier.encoding == self.wire_encoding:
-            data = identifier.encoded  # built for this transfer syntax (ris.dicom.wire)
+        if isinstance(identifier, EncodedDataset):
+            if identifier.encoding != self.encoding:
+                raise ValueError("The response was encoded for another transfer syntax")
+            data = identifier.data
         else:
-            data = encode(identifier, *self.encoding)
+            encoding = self.encoding
+            data = encode(
+                identifier, encoding.implicit_vr, encoding.little_endian, encoding.deflated
+            )
         if not data:
             raise ValueError("The response identifier could not be encoded")
         for pdvs in self._pdus(command, data):

@@ -44,6 +44,11 @@ def name_group_field(verbose_name: str) -> models.CharField:
     )
 
 
+def values_by_line(text: str) -> list[str]:
+    """A multi-valued DICOM attribute kept as text, one value per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class Patient(models.Model):
     """A patient, identified by Patient ID (0010,0020) within its issuer (0010,0021).
 
@@ -123,17 +128,20 @@ class Patient(models.Model):
         self.name_search = search_key(self.name)
         super().save(*args, **kwargs)
 
+    # The fields of Patient's Name, in the order of PersonName's.
+    NAME_FIELDS = (
+        "family_name",
+        "given_name",
+        "middle_name",
+        "name_prefix",
+        "name_suffix",
+        "name_ideographic",
+        "name_phonetic",
+    )
+
     @property
     def name(self) -> PersonName:
-        return PersonName(
-            self.family_name,
-            self.given_name,
-            self.middle_name,
-            self.name_prefix,
-            self.name_suffix,
-            ideographic=self.name_ideographic,
-            phonetic=self.name_phonetic,
-        )
+        return PersonName(*(getattr(self, field) for field in self.NAME_FIELDS))
 
     @name.setter
     def name(self, value: PersonName | str) -> None:
@@ -158,12 +166,12 @@ class Patient(models.Model):
     @property
     def medical_alert_values(self) -> list[str]:
         """Medical Alerts (0010,2000) as DICOM values, one per line."""
-        return [line.strip() for line in self.medical_alerts.splitlines() if line.strip()]
+        return values_by_line(self.medical_alerts)
 
     @property
     def allergy_values(self) -> list[str]:
         """Allergies (0010,2110) as DICOM values, one per line."""
-        return [line.strip() for line in self.allergies.splitlines() if line.strip()]
+        return values_by_line(self.allergies)
 
 
 class OtherPatientID(models.Model):

@@ -1,9 +1,9 @@
 """The Modality Worklist: the schedule as PS3.4 Annex K sees it.
 
 `worklist_find(identifier)` is what every door calls: it yields, for each
-matching Scheduled Procedure Step, the response identifier and whether every
-requested key was known. Matching is one SQL query; responses are built as
-the rows stream in.
+matching Scheduled Procedure Step, the response identifier (encoded for the
+transfer syntax it goes out in) and whether every requested key was known.
+Matching is one SQL query; responses are built as the rows stream in.
 """
 
 from collections.abc import Iterator
@@ -12,40 +12,33 @@ from django.db.models import Q, QuerySet
 from pydicom import Dataset
 
 from ris.dicom.errors import IdentifierError
-from ris.dicom.wire import EXPLICIT_VR_LITTLE_ENDIAN, WireEncoding
-from ris.scheduling.worklist.query import worklist_queryset
-from ris.scheduling.worklist.response import WorklistResponder, worklist_response
+from ris.dicom.wire import EXPLICIT_VR_LITTLE_ENDIAN, EncodedDataset, WireEncoding
+from ris.scheduling.worklist.query import worklist_rows
+from ris.scheduling.worklist.response import WorklistResponder
 
-__all__ = [
-    "IdentifierError",
-    "WorklistResponder",
-    "in_pages",
-    "worklist_find",
-    "worklist_queryset",
-    "worklist_response",
-]
+__all__ = ["IdentifierError", "WorklistResponder", "in_pages", "worklist_find", "worklist_rows"]
 
 
 def worklist_find(
     identifier: Dataset, encoding: WireEncoding = EXPLICIT_VR_LITTLE_ENDIAN
-) -> Iterator[tuple[Dataset, bool]]:
+) -> Iterator[tuple[EncodedDataset, bool]]:
     """Match the identifier; raise IdentifierError before the first result if it is
-    bad. The responses come encoded for `encoding`, the transfer syntax they
-    will be sent in (ris.dicom.wire)."""
-    steps = worklist_queryset(identifier)
+    bad."""
     respond = WorklistResponder(identifier, encoding)
-    return (respond(step) for step in in_pages(steps))
+    rows = worklist_rows(identifier, respond.columns)
+    return (respond(row) for row in in_pages(rows))
 
 
-def in_pages(steps: QuerySet, size: int = 200) -> Iterator:
-    """The steps in start order, fetched a page at a time after the last one seen
-    (keyset pagination): a day's worklist is one plain query, and a universal
-    query over the whole schedule neither loads it into memory at once nor
-    holds a database cursor open while a slow modality reads."""
-    page = list(steps[:size])
+def in_pages(rows: QuerySet, size: int = 200) -> Iterator[tuple]:
+    """The rows (worklist_rows: start and primary key first) in start order,
+    fetched a page at a time after the last one seen (keyset pagination): a
+    day's worklist is one plain query, and a universal query over the whole
+    schedule neither loads it into memory at once nor holds a database cursor
+    open while a slow modality reads."""
+    page = list(rows[:size])
     yield from page
     while len(page) == size:
-        last = page[-1]
-        after = Q(start__gt=last.start) | Q(start=last.start, pk__gt=last.pk)
-        page = list(steps.filter(after)[:size])
+        start, pk = page[-1][:2]
+        after = Q(start__gt=start) | Q(start=start, pk__gt=pk)
+        page = list(rows.filter(after)[:size])
         yield from page

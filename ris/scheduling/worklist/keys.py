@@ -13,30 +13,60 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from ris.scheduling.models import ProtocolCode, ScheduledProcedureStep
+from ris.dicom.person_name import PersonName
+from ris.scheduling.models import Patient, ProtocolCode
+from ris.scheduling.models.patients import values_by_line
 
 PATIENT = "requested_procedure__order__patient__"
 ORDER = "requested_procedure__order__"
 PROCEDURE = "requested_procedure__"
 
+# A step's protocol codes and its patient's other IDs, each packed into one
+# column by the query (worklist.query.PackedItems).
+PROTOCOL_CODES = "protocol_codes_packed"
+OTHER_PATIENT_IDS = "other_patient_ids_packed"
+
+
+def _as_is(value):
+    return value
+
 
 @dataclass(frozen=True)
 class Key:
-    """One attribute: its value for a step, and how a query value matches it.
+    """One attribute: the columns its value is made of, and how a query value
+    matches it.
 
-    kind: "string" (single value or wildcard), "person_name" (case-insensitive,
-    over a search column), "uid" (single value or list), "date", "number".
+    columns: the step's fields the value is read from, as ORM paths; the query
+    fetches them as plain values, no model instances. value: the DICOM value,
+    from those columns' values in order. path: the field a query value is
+    matched against, or None for a return key. kind: "string" (single value
+    or wildcard), "person_name" (case-insensitive, over a search column),
+    "uid" (single value or list), "date", "date_time" (matched together as a
+    window by the query), "number".
     """
 
     keyword: str
-    value: Callable[[ScheduledProcedureStep], Any]
+    columns: tuple[str, ...] = ()
+    value: Callable[..., Any] = _as_is
     path: str | None = None
     kind: str = "string"
 
 
+def matched(keyword: str, path: str, kind: str = "string", **read) -> Key:
+    """A key matched on `path`, whose value is that field's unless `read` says
+    which columns and how."""
+    return Key(keyword, read.get("columns", (path,)), read.get("value", _as_is), path, kind)
+
+
+def returned(keyword: str, *columns: str, value: Callable[..., Any] = _as_is) -> Key:
+    """A return key: never matched (PS3.4 C.2.2.1)."""
+    return Key(keyword, columns, value)
+
+
 @dataclass(frozen=True)
 class SequenceKey:
-    """A code-like sequence: its items as dicts, and how item keys match.
+    """A code-like sequence: its items as dicts, made from the columns' values,
+    and how item keys match.
 
     `item_fields` maps item keywords to fields of the item's model. For an
     item reached by a join, `prefix` is the path to it; for items of which a
@@ -45,7 +75,8 @@ class SequenceKey:
     """
 
     keyword: str
-    items: Callable[[ScheduledProcedureStep], list[dict]]
+    columns: tuple[str, ...]
+    items: Callable[..., list[dict]]
     item_fields: dict[str, str] = field(default_factory=dict)
     prefix: str = ""
     exists: Callable[[Q], Q] | None = None
@@ -53,18 +84,6 @@ class SequenceKey:
     @property
     def matchable(self) -> bool:
         return bool(self.item_fields)
-
-
-def _patient(step):
-    return step.requested_procedure.order.patient
-
-
-def _order(step):
-    return step.requested_procedure.order
-
-
-def _procedure(step):
-    return step.requested_procedure
 
 
 def _da(value) -> str:
@@ -80,10 +99,24 @@ def _local(moment):
     return timezone.localtime(moment, timezone.get_default_timezone())
 
 
-def code_item(code) -> dict:
-    """The Code Sequence Macro attributes of a catalog code (PS3.3 Table 8.8-1);
-    an empty Coding Scheme Version is left out."""
-    return {kw: getattr(code, name) for kw, name in CODE_FIELDS.items() if getattr(code, name)}
+def _local_date(moment) -> str:
+    return _da(_local(moment))
+
+
+def _local_time(moment) -> str:
+    return _local(moment).strftime("%H%M%S")
+
+
+def _person_name(*components: str) -> str:
+    return str(PersonName(*components))
+
+
+def _nothing() -> str:
+    return ""
+
+
+def _no_items() -> list:
+    return []
 
 
 # Separators that no SH, LO or CS value contains (PS3.5 6.2: no control
@@ -113,142 +146,110 @@ OTHER_PATIENT_ID_FIELDS = {
 }
 
 
+def _present(item: dict) -> dict:
+    """An item without its empty attributes (an empty Coding Scheme Version)."""
+    return {keyword: value for keyword, value in item.items() if value}
+
+
 def _any_protocol_code(condition: Q) -> Q:
     return Q(Exists(ProtocolCode.objects.filter(condition, scheduled_steps=OuterRef("pk"))))
 
 
 TOP_LEVEL = [
-    Key("PatientName", lambda s: str(_patient(s).name), PATIENT + "name_search", "person_name"),
-    Key("PatientID", lambda s: _patient(s).patient_id, PATIENT + "patient_id"),
-    Key(
-        "IssuerOfPatientID",
-        lambda s: _patient(s).issuer_of_patient_id,
-        PATIENT + "issuer_of_patient_id",
+    matched(
+        "PatientName",
+        PATIENT + "name_search",
+        "person_name",
+        columns=tuple(PATIENT + name_field for name_field in Patient.NAME_FIELDS),
+        value=_person_name,
     ),
-    Key("PatientBirthDate", lambda s: _da(_patient(s).birth_date), PATIENT + "birth_date", "date"),
-    Key("PatientSex", lambda s: _patient(s).sex, PATIENT + "sex"),
-    Key("PatientWeight", lambda s: _ds(_patient(s).weight_kg)),
-    Key("PatientSize", lambda s: _ds(_patient(s).size_m)),
-    Key("MedicalAlerts", lambda s: _patient(s).medical_alert_values),
-    Key("Allergies", lambda s: _patient(s).allergy_values),
-    Key(
-        "PregnancyStatus",
-        lambda s: _patient(s).pregnancy_status,
-        PATIENT + "pregnancy_status",
-        "number",
-    ),
-    Key("AccessionNumber", lambda s: _order(s).accession_number, ORDER + "accession_number"),
-    Key("ReferringPhysicianName", lambda s: _order(s).referring_physician_name),
-    Key("RequestingPhysician", lambda s: _order(s).requesting_physician),
-    Key("RequestingService", lambda s: _order(s).requesting_service),
-    Key("ReasonForTheRequestedProcedure", lambda s: _order(s).reason_for_request),
-    Key(
-        "PlacerOrderNumberImagingServiceRequest",
-        lambda s: _order(s).placer_order_number,
-        ORDER + "placer_order_number",
-    ),
-    Key(
-        "FillerOrderNumberImagingServiceRequest",
-        lambda s: _order(s).filler_order_number,
-        ORDER + "filler_order_number",
-    ),
-    Key("AdmissionID", lambda s: _order(s).admission_id, ORDER + "admission_id"),
-    Key("CurrentPatientLocation", lambda s: _order(s).current_patient_location),
-    Key("ImagingServiceRequestComments", lambda s: _order(s).comments),
-    Key(
-        "RequestedProcedureID",
-        lambda s: _procedure(s).requested_procedure_id,
-        PROCEDURE + "requested_procedure_id",
-    ),
-    Key(
-        "RequestedProcedureDescription",
-        lambda s: _procedure(s).description,
-        PROCEDURE + "description",
-    ),
-    Key(
-        "StudyInstanceUID",
-        lambda s: _procedure(s).study_instance_uid,
-        PROCEDURE + "study_instance_uid",
-        "uid",
-    ),
-    Key(
-        "RequestedProcedurePriority",
-        lambda s: _procedure(s).priority,
-        PROCEDURE + "priority",
-    ),
+    matched("PatientID", PATIENT + "patient_id"),
+    matched("IssuerOfPatientID", PATIENT + "issuer_of_patient_id"),
+    matched("PatientBirthDate", PATIENT + "birth_date", "date", value=_da),
+    matched("PatientSex", PATIENT + "sex"),
+    returned("PatientWeight", PATIENT + "weight_kg", value=_ds),
+    returned("PatientSize", PATIENT + "size_m", value=_ds),
+    returned("MedicalAlerts", PATIENT + "medical_alerts", value=values_by_line),
+    returned("Allergies", PATIENT + "allergies", value=values_by_line),
+    matched("PregnancyStatus", PATIENT + "pregnancy_status", "number"),
+    matched("AccessionNumber", ORDER + "accession_number"),
+    returned("ReferringPhysicianName", ORDER + "referring_physician_name"),
+    returned("RequestingPhysician", ORDER + "requesting_physician"),
+    returned("RequestingService", ORDER + "requesting_service"),
+    returned("ReasonForTheRequestedProcedure", ORDER + "reason_for_request"),
+    matched("PlacerOrderNumberImagingServiceRequest", ORDER + "placer_order_number"),
+    matched("FillerOrderNumberImagingServiceRequest", ORDER + "filler_order_number"),
+    matched("AdmissionID", ORDER + "admission_id"),
+    returned("CurrentPatientLocation", ORDER + "current_patient_location"),
+    returned("ImagingServiceRequestComments", ORDER + "comments"),
+    matched("RequestedProcedureID", PROCEDURE + "requested_procedure_id"),
+    matched("RequestedProcedureDescription", PROCEDURE + "description"),
+    matched("StudyInstanceUID", PROCEDURE + "study_instance_uid", "uid"),
+    matched("RequestedProcedurePriority", PROCEDURE + "priority"),
     # Type 2 return keys the RIS keeps no value for: present and empty (K.6-1).
-    Key("PatientTransportArrangements", lambda s: ""),
-    Key("ConfidentialityConstraintOnPatientDataDescription", lambda s: ""),
-    Key("PatientState", lambda s: ""),
-    Key("SpecialNeeds", lambda s: ""),
-    Key("ReferencedStudySequence", lambda s: []),
-    Key("ReferencedPatientSequence", lambda s: []),
+    returned("PatientTransportArrangements", value=_nothing),
+    returned("ConfidentialityConstraintOnPatientDataDescription", value=_nothing),
+    returned("PatientState", value=_nothing),
+    returned("SpecialNeeds", value=_nothing),
+    returned("ReferencedStudySequence", value=_no_items),
+    returned("ReferencedPatientSequence", value=_no_items),
 ]
 
 TOP_LEVEL_SEQUENCES = [
     SequenceKey(
         "RequestedProcedureCodeSequence",
-        lambda s: [code_item(_procedure(s).procedure_code)],
+        tuple(PROCEDURE + "procedure_code__" + code_field for code_field in CODE_FIELDS.values()),
+        lambda *code: [_present(dict(zip(CODE_FIELDS, code, strict=True)))],
         CODE_FIELDS,
         prefix=PROCEDURE + "procedure_code__",
     ),
     SequenceKey(
         "IssuerOfAccessionNumberSequence",
-        lambda s: (
-            [{"LocalNamespaceEntityID": _order(s).issuer_of_accession_number}]
-            if _order(s).issuer_of_accession_number
-            else []
-        ),
+        (ORDER + "issuer_of_accession_number",),
+        lambda issuer: [{"LocalNamespaceEntityID": issuer}] if issuer else [],
         {"LocalNamespaceEntityID": "issuer_of_accession_number"},
         prefix=ORDER,
     ),
     SequenceKey(
         "OtherPatientIDsSequence",
-        lambda s: unpack(s.other_patient_ids_packed, OTHER_PATIENT_ID_FIELDS),
+        (OTHER_PATIENT_IDS,),
+        lambda packed: unpack(packed, OTHER_PATIENT_ID_FIELDS),
     ),
 ]
+
+# A step ends at its start plus its expected duration (ScheduledProcedureStep.end).
+END = ("start", "expected_duration")
 
 # Inside the Scheduled Procedure Step Sequence (0040,0100). Start date and time
 # match together as one date-time window (see ris.dicom.matching).
 STEP = [
-    Key(
-        "ScheduledStationAETitle",
-        lambda s: s.scheduled_station_ae_title,
-        "scheduled_station_ae_title",
-    ),
-    Key("ScheduledProcedureStepStartDate", lambda s: _da(_local(s.start)), "start", "date_time"),
-    Key(
-        "ScheduledProcedureStepStartTime",
-        lambda s: _local(s.start).strftime("%H%M%S"),
-        "start",
-        "date_time",
-    ),
-    Key("Modality", lambda s: s.modality, "modality"),
-    Key(
+    matched("ScheduledStationAETitle", "scheduled_station_ae_title"),
+    matched("ScheduledProcedureStepStartDate", "start", "date_time", value=_local_date),
+    matched("ScheduledProcedureStepStartTime", "start", "date_time", value=_local_time),
+    matched("Modality", "modality"),
+    matched(
         "ScheduledPerformingPhysicianName",
-        lambda s: s.performing_physician_name,
         "performing_physician_search",
         "person_name",
+        columns=("performing_physician_name",),
     ),
-    Key("ScheduledProcedureStepDescription", lambda s: s.description, "description"),
-    Key("ScheduledStationName", lambda s: s.scheduled_station_name, "scheduled_station_name"),
-    Key("ScheduledProcedureStepLocation", lambda s: s.location, "location"),
-    Key("PreMedication", lambda s: s.pre_medication, "pre_medication"),
-    Key("ScheduledProcedureStepID", lambda s: s.sps_id, "sps_id"),
-    Key("RequestedContrastAgent", lambda s: s.requested_contrast_agent, "requested_contrast_agent"),
-    Key("ScheduledProcedureStepStatus", lambda s: s.status, "status"),
-    Key("ScheduledProcedureStepEndDate", lambda s: _da(_local(s.end))),
-    Key("ScheduledProcedureStepEndTime", lambda s: _local(s.end).strftime("%H%M%S")),
-    Key("CommentsOnTheScheduledProcedureStep", lambda s: s.comments),
+    matched("ScheduledProcedureStepDescription", "description"),
+    matched("ScheduledStationName", "scheduled_station_name"),
+    matched("ScheduledProcedureStepLocation", "location"),
+    matched("PreMedication", "pre_medication"),
+    matched("ScheduledProcedureStepID", "sps_id"),
+    matched("RequestedContrastAgent", "requested_contrast_agent"),
+    matched("ScheduledProcedureStepStatus", "status"),
+    returned("ScheduledProcedureStepEndDate", *END, value=lambda start, d: _local_date(start + d)),
+    returned("ScheduledProcedureStepEndTime", *END, value=lambda start, d: _local_time(start + d)),
+    returned("CommentsOnTheScheduledProcedureStep", "comments"),
 ]
 
 STEP_SEQUENCES = [
     SequenceKey(
         "ScheduledProtocolCodeSequence",
-        lambda s: [
-            {keyword: value for keyword, value in item.items() if value}
-            for item in unpack(s.protocol_codes_packed, CODE_FIELDS)
-        ],
+        (PROTOCOL_CODES,),
+        lambda packed: [_present(item) for item in unpack(packed, CODE_FIELDS)],
         CODE_FIELDS,
         exists=_any_protocol_code,
     ),

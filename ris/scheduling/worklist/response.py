@@ -14,19 +14,29 @@ from pydicom import Dataset
 from pydicom.sequence import Sequence
 
 from ris.dicom.matching import matches_string
-from ris.dicom.wire import EXPLICIT_VR_LITTLE_ENDIAN, WireEncoding, encoded_dataset, tag_and_vr
-from ris.scheduling.models import ScheduledProcedureStep
+from ris.dicom.wire import (
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    EncodedDataset,
+    WireEncoding,
+    encoded_dataset,
+    tag_and_vr,
+)
 from ris.scheduling.worklist.keys import NOT_KEYS, STEP_KEYS, TOP_LEVEL_KEYS, SequenceKey
-from ris.scheduling.worklist.query import STEP_SEQUENCE, step_item
+from ris.scheduling.worklist.query import KEYSET, STEP_SEQUENCE, step_item
 
 STEP_SEQUENCE_TAG = 0x00400100
 
-# One element of the answer: its tag, VR, and its value for a step.
-Field = tuple[int, str, Callable[[ScheduledProcedureStep], object]]
+Row = tuple
+# One element of the answer: its tag, VR, and its value for a row.
+Field = tuple[int, str, Callable[[Row], object]]
 
 
 class WorklistResponder:
-    """The response identifiers to one request, step by step.
+    """The response identifiers to one request, row by row.
+
+    `columns` are what each row must hold after the keyset
+    (worklist.query.worklist_rows): every column a requested key is made
+    of, each once.
 
     `known` is False when the request has an unknown or private key, or a
     value for a key the RIS returns but does not match on; the caller then
@@ -37,6 +47,7 @@ class WorklistResponder:
     def __init__(self, request: Dataset, encoding: WireEncoding = EXPLICIT_VR_LITTLE_ENDIAN):
         self.encoding = encoding
         self.requested_character_set = request.get("SpecificCharacterSet") or ""
+        self.columns: list[str] = []
         self.fields: list[Field] = []
         self.known = True
         for element in request:
@@ -47,21 +58,21 @@ class WorklistResponder:
                 self.fields.append((STEP_SEQUENCE_TAG, "SQ", self._step_item(step_item(request))))
             elif keyword in TOP_LEVEL_KEYS:
                 key = TOP_LEVEL_KEYS[keyword]
-                self.fields.append(_field(key, element.value))
+                self.fields.append(self._field(key, element.value))
                 self.known &= _matched_as_asked(key, element)
             else:
                 self.known = False
 
-    def __call__(self, step: ScheduledProcedureStep) -> tuple[Dataset, bool]:
-        elements = [(tag, vr, value(step)) for tag, vr, value in self.fields]
+    def __call__(self, row: Row) -> tuple[EncodedDataset, bool]:
+        elements = [(tag, vr, value(row)) for tag, vr, value in self.fields]
         response = encoded_dataset(elements, self.encoding, self.requested_character_set)
         return response, self.known
 
-    def _step_item(self, requested: Dataset | None) -> Callable:
+    def _step_item(self, requested: Dataset | None) -> Callable[[Row], list]:
         """The single Scheduled Procedure Step item; all of it if the request's item
         was empty."""
         if requested is None or len(requested) == 0:
-            fields = [_field(key, None) for key in STEP_KEYS.values()]
+            fields = [self._field(key, None) for key in STEP_KEYS.values()]
         else:
             fields = []
             for element in requested:
@@ -69,21 +80,27 @@ class WorklistResponder:
                 if key is None:
                     self.known &= element.tag.element == 0
                     continue
-                fields.append(_field(key, element.value))
+                fields.append(self._field(key, element.value))
                 self.known &= _matched_as_asked(key, element)
-        return lambda step: [[(tag, vr, value(step)) for tag, vr, value in fields]]
+        return lambda row: [[(tag, vr, value(row)) for tag, vr, value in fields]]
 
+    def _field(self, key, requested) -> Field:
+        """The key's element, its value read from the row's columns."""
+        tag, vr = tag_and_vr(key.keyword)
+        make = _sequence(key, requested) if isinstance(key, SequenceKey) else key.value
+        indexes = [self._column(name) for name in key.columns]
+        if len(indexes) == 1:
+            [index] = indexes
+            return tag, vr, lambda row: make(row[index])
+        return tag, vr, lambda row: make(*[row[index] for index in indexes])
 
-def worklist_response(step: ScheduledProcedureStep, request: Dataset) -> tuple[Dataset, bool]:
-    """The response identifier for one step, and whether every requested key was known."""
-    return WorklistResponder(request)(step)
-
-
-def _field(key, requested) -> Field:
-    tag, vr = tag_and_vr(key.keyword)
-    if isinstance(key, SequenceKey):
-        return tag, vr, _sequence(key, requested)
-    return tag, vr, key.value
+    def _column(self, name: str) -> int:
+        """The column's place in a row."""
+        if name in KEYSET:
+            return KEYSET.index(name)
+        if name not in self.columns:
+            self.columns.append(name)
+        return len(KEYSET) + self.columns.index(name)
 
 
 def _matched_as_asked(key, element) -> bool:
@@ -97,13 +114,13 @@ def _matched_as_asked(key, element) -> bool:
     return key.path is not None or element.is_empty
 
 
-def _sequence(key: SequenceKey, requested) -> Callable:
+def _sequence(key: SequenceKey, requested) -> Callable[..., list]:
     """A step's stored items that match the request's item keys, with the requested
-    attributes. An empty request (zero-length, or one empty item) returns every
-    item whole (C.2.2.2.6)."""
+    attributes, from the columns' values. An empty request (zero-length, or
+    one empty item) returns every item whole (C.2.2.2.6)."""
     request_item = requested[0] if isinstance(requested, Sequence) and len(requested) else None
     if request_item is None or len(request_item) == 0:
-        return lambda step: [_item(stored) for stored in key.items(step)]
+        return lambda *values: [_item(stored) for stored in key.items(*values)]
     wanted = {
         element.keyword: str(element.value or "")
         for element in request_item
@@ -113,10 +130,10 @@ def _sequence(key: SequenceKey, requested) -> Callable:
         keyword: value for keyword, value in wanted.items() if keyword in key.item_fields
     }
 
-    def items(step):
+    def items(*values):
         return [
             _item({keyword: stored.get(keyword, "") for keyword in wanted})
-            for stored in key.items(step)
+            for stored in key.items(*values)
             if all(matches_string(stored.get(k, ""), v) for k, v in matching_keys.items())
         ]
 
