@@ -27,12 +27,14 @@ import queue
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 
 from pynetdicom import AE
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import AssociationSocket
 
 LONGEST_SLEEP = 0.5  # seconds; how late a timer expiry may be noticed
@@ -48,6 +50,33 @@ class SignallingQueue(queue.Queue):
     def put(self, item, block=True, timeout=None):
         super().put(item, block, timeout)
         self._signal()
+
+
+class PackedData(P_DATA):
+    """A P-DATA request whose P-DATA-TF PDUs are already encoded (`encoded`).
+
+    In the Data Transfer state (Sta6) WakefulDUL sends those bytes as they
+    are, with any packed requests queued right behind it, in one write:
+    pynetdicom's path (the state machine's DT-1, a PDU object made from the
+    primitive and encoded, two events) cost more than building a worklist
+    response. In any other state the primitive is an ordinary P-DATA, its
+    `presentation_data_value_list` the same PDVs, for the state machine to
+    handle as the standard says (PS3.8 9.2 Table 9-10).
+    """
+
+    encoded: bytes = b""
+
+    @classmethod
+    def of(cls, pdvs: list[list]) -> "PackedData":
+        """A P-DATA request of one PDU's PDVs, each [presentation context ID,
+        message control header + fragment] as pynetdicom holds them."""
+        primitive = cls()
+        primitive.presentation_data_value_list = pdvs
+        # PS3.8 9.3.5, Tables 9-22 and 9-23: PDU type 04H, a reserved byte, the
+        # PDU length; each PDV item its length, context ID, then the PDV.
+        items = b"".join(struct.pack(">LB", 1 + len(pdv), context) + pdv for context, pdv in pdvs)
+        primitive.encoded = struct.pack(">BxL", 0x04, len(items)) + items
+        return primitive
 
 
 class WakefulDUL(DULServiceProvider):
@@ -91,6 +120,22 @@ class WakefulDUL(DULServiceProvider):
         # A full buffer means a wake-up is already pending; a closed one, that the DUL has ended.
         with contextlib.suppress(OSError):
             self._bell_ringer.send(b"\0")
+
+    def _process_recv_primitive(self) -> bool:
+        if self.state_machine.current_state == "Sta6" and self._send_packed():
+            return True
+        return super()._process_recv_primitive()
+
+    def _send_packed(self) -> bool:
+        """Send the packed P-DATA requests at the head of the queue, if any, in
+        one write (a failed write is the connection closed, Evt17)."""
+        outgoing, packed = self.to_provider_queue, []
+        with outgoing.mutex:  # only this thread takes from the queue
+            while outgoing.queue and isinstance(outgoing.queue[0], PackedData):
+                packed.append(outgoing.queue.popleft().encoded)
+        if packed:
+            self.socket.send(b"".join(packed))
+        return bool(packed)
 
     def _is_transport_event(self) -> bool:
         # Sta13 (waiting for the peer to close) reads what is left, then closes at once.

@@ -7,16 +7,17 @@ identifier, each in P-DATA-TF PDUs of their own: for a worklist answer that
 was half of the DICOM service's CPU. The command set of a pending C-FIND
 response is six elements that differ only in the status, so it is packed
 once per query here, and a response goes out as one P-DATA-TF PDU with two
-PDVs, command then identifier, when it fits the peer's maximum PDU length.
-The final response (success, cancel, failure) still goes through pynetdicom.
+PDVs, command then identifier, when it fits the peer's maximum PDU length,
+encoded here too (dimse.reactor.PackedData). The final response (success,
+cancel, failure) still goes through pynetdicom.
 """
 
 import struct
 
 from pydicom import Dataset
 from pynetdicom.dsutils import encode
-from pynetdicom.pdu_primitives import P_DATA
 
+from dimse.reactor import PackedData
 from ris.dicom.statuses import PENDING, PENDING_UNSUPPORTED_KEYS
 from ris.dicom.wire import EncodedDataset, WireEncoding
 
@@ -73,9 +74,7 @@ class PendingResponses:
         if not data:
             raise ValueError("The response identifier could not be encoded")
         for pdvs in self._pdus(command, data):
-            primitive = P_DATA()
-            primitive.presentation_data_value_list = pdvs
-            self.dul.send_pdu(primitive)
+            self.dul.send_pdu(PackedData.of(pdvs))
 
     def _pdus(self, command: bytes, data: bytes):
         """The PDVs of each P-DATA-TF PDU: both in one when they fit, else each
