@@ -8,9 +8,11 @@ from pydicom import Dataset
 from pynetdicom.dimse_messages import C_FIND_RSP
 from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.dsutils import encode
+from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.sop_class import ModalityWorklistInformationFind
 
 from dimse.handlers.pending import command_set
+from dimse.reactor import PackedData
 from ris.scheduling.models import Station
 from tests.dimse_helpers import matches, mwl_find, scu
 from tests.factories import ScheduledProcedureStepFactory
@@ -29,6 +31,22 @@ def test_the_command_set_is_the_one_pynetdicom_encodes(status):
     expected = encode(message.command_set, True, True)
 
     assert command_set(ModalityWorklistInformationFind, 7, status) == expected
+
+
+@pytest.mark.parametrize(
+    "pdvs",
+    [
+        [[1, b"\x03" + b"C" * 40], [1, b"\x02" + b"D" * 301]],  # command and data, one PDU
+        [[5, b"\x00" + b"D" * 250]],  # a fragment, not the last
+    ],
+)
+def test_a_packed_p_data_is_the_pdu_pynetdicom_encodes(pdvs):
+    """PackedData carries its P-DATA-TF PDU encoded (PS3.8 9.3.5), and the same
+    PDVs for pynetdicom's state machine outside the Data Transfer state."""
+    packed = PackedData.of(pdvs)
+
+    assert packed.encoded == P_DATA_TF(packed).encode()
+    assert packed.presentation_data_value_list == pdvs
 
 
 @pytest.mark.parametrize("maximum_pdu", [0, 16382, 256])
