@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -659,7 +660,8 @@ def main() -> None:
     env = os.environ.copy()
     env.update(
         DATABASE_URL=args.database_url,
-        DEBUG="1",  # no SECRET_KEY needed; nothing is served beyond loopback
+        DEBUG="0",  # as in production (DEBUG keeps every SQL statement in memory)
+        SECRET_KEY=secrets.token_urlsafe(50),
         LOG_LEVEL="WARNING",  # no log line per association
         RIS_DIMSE_ACCEPT_ANY_AE="1",
         TIME_ZONE=env.get("TIME_ZONE", "UTC"),

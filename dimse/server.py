@@ -56,7 +56,6 @@ class RisAssociationServer(ThreadedAssociationServer):
     - With TLS, the handshake is left to the association's thread (dimse.tls).
     - No read or write waits longer than the network timeout
       (bound_each_wait; dimse.reactor.GuardedSocket bounds a whole PDU).
-    - No full garbage collection every 60 connections (service_actions).
     """
 
     request_queue_size = 128
@@ -75,14 +74,6 @@ class RisAssociationServer(ThreadedAssociationServer):
 
     def process_request(self, request, client_address):
         self.process_request_thread(request, client_address)
-
-    def service_actions(self):
-        """Nothing. pynetdicom's collects all garbage every 60 turns of the
-        accept loop: 50 ms holding the interpreter, every association of the
-        process stalled meanwhile. Python's own collector finds the finished
-        associations' reference cycles (bench/mwl_load.py measures memory over
-        10,000 associations), and the objects of start-up are frozen out of
-        its full collections (start)."""
 
 
 def bound_each_wait(connection: socket.socket, seconds: float | None) -> None:
@@ -274,9 +265,12 @@ def start(
         ssl_context=tls_context,
     )
     audit_writer.start()  # reads and refusals go to the audit trail in batches
-    # What is loaded by now (Django, pydicom's dictionaries: some 90,000
+    # What is loaded by now (Django, pydicom's dictionaries: some 86,000
     # objects) lives as long as the process: kept out of the collector's
-    # full passes, each of which would otherwise walk it all.
+    # passes. pynetdicom's server collects all garbage every 60 turns of its
+    # accept loop, which walked all of it: 48 ms holding the interpreter,
+    # every association of the process stalled meanwhile; now it walks what
+    # the associations left.
     gc.freeze()
     threading.Thread(target=server.serve_forever, name="dimse-acceptor", daemon=True).start()
     host, port = server.server_address[:2]
