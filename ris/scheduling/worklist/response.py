@@ -26,6 +26,7 @@ from ris.scheduling.worklist.query import KEYSET, STEP_SEQUENCE, step_item
 
 STEP_SEQUENCE_TAG = 0x00400100
 
+# A row of worklist.query.worklist_rows: the keyset's values, then the columns'.
 Row = tuple
 # One element of the answer: its tag, VR, and its value for a row.
 Field = tuple[int, str, Callable[[Row], object]]
