@@ -52,10 +52,16 @@ class Key:
     kind: str = "string"
 
 
-def matched(keyword: str, path: str, kind: str = "string", **read) -> Key:
-    """A key matched on `path`, whose value is that field's unless `read` says
-    which columns and how."""
-    return Key(keyword, read.get("columns", (path,)), read.get("value", _as_is), path, kind)
+def matched(
+    keyword: str,
+    path: str,
+    kind: str = "string",
+    columns: tuple[str, ...] | None = None,
+    value: Callable[..., Any] = _as_is,
+) -> Key:
+    """A key matched on `path`, whose value is that field's unless `columns` and
+    `value` say otherwise."""
+    return Key(keyword, columns or (path,), value, path, kind)
 
 
 def returned(keyword: str, *columns: str, value: Callable[..., Any] = _as_is) -> Key:
