@@ -18,7 +18,8 @@ Here both threads wait on what they are waiting for:
 Both still wake every LONGEST_SLEEP to look at their timers (ARTIM, network
 idle timeout), which pynetdicom keeps as timestamps to be polled.
 
-And the peer's PDUs are read within limits of size and time (GuardedSocket).
+And the peer's PDUs are read within limits of size and time, without
+delaying our acknowledgement of them (GuardedSocket).
 """
 
 import contextlib
@@ -230,6 +231,15 @@ class GuardedSocket(AssociationSocket):
     unread, and a PDU must arrive whole within the network timeout (the
     kernel ends each wait for bytes after it: dimse.server.bound_each_wait);
     the connection is then closed (Evt17) and the association aborted.
+
+    And every read acknowledges at once what the peer has sent (TCP_QUICKACK,
+    Linux). Many modalities leave Nagle's algorithm on and write a PDU in two
+    pieces (DCMTK's clients: header, then body), or a request as two PDUs
+    (command, then data set): the second piece waits until the first is
+    acknowledged. Linux, expecting to carry that acknowledgement on our
+    answer, delays it by at least 40 ms, and there is no answer until the
+    second piece comes: 40 ms lost on every message from such a peer. The
+    option lapses as the kernel sees fit, so it is set again before each read.
     """
 
     def recv(self, nr_bytes: int) -> bytearray:
@@ -239,6 +249,8 @@ class GuardedSocket(AssociationSocket):
         deadline = time.monotonic() + timeout if timeout else math.inf
         data = bytearray()
         while len(data) < nr_bytes:
+            if TCP_QUICKACK:
+                self.socket.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
             chunk = self.socket.recv(min(nr_bytes - len(data), 65536))
             if not chunk:
                 return data  # closed by the peer: pynetdicom sees a short PDU
@@ -247,6 +259,8 @@ class GuardedSocket(AssociationSocket):
                 raise TimeoutError(f"{len(data)} of {nr_bytes} bytes in {timeout} s")
         return data
 
+
+TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 # A-ASSOCIATE-RQ PDUs are not bound by the negotiated maximum length; a
 # megabyte holds hundreds of presentation contexts.
@@ -302,11 +316,13 @@ class RingingCheckpoint(threading.Event):
 
 
 class WakefulAE(AE):
-    """An AE whose requested associations wait instead of polling, as the
-    service's accepted ones do: the dispatcher's, which it may keep open
-    through a burst of messages."""
+    """An AE whose requested associations wait instead of polling and read
+    through a GuardedSocket, as the service's accepted ones do: the
+    dispatcher's, which it may keep open through a burst of messages."""
 
     def _create_socket(self, assoc, address, tls_args):
         # Called by associate() on the new association, before anything runs.
         assoc._reactor_checkpoint = RingingCheckpoint(_sleep_between_work(assoc))
-        return super()._create_socket(assoc, address, tls_args)
+        connection = GuardedSocket(assoc, address=address)
+        connection.tls_args = tls_args
+        return connection

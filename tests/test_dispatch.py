@@ -17,6 +17,7 @@ from pydicom.uid import generate_uid
 from pynetdicom.sop_class import ModalityPerformedProcedureStep, Verification
 
 from dimse.dispatch import _associate, deliver_dicom
+from dimse.reactor import GuardedSocket
 from ris.nodes.selectors import mpps_destinations
 from ris.nodes.services import remote_ae_add
 from ris.outbox.errors import DeliveryError
@@ -83,14 +84,17 @@ def test_n_create_and_n_set_reach_the_destination_with_their_data_sets(pacs, pac
     assert pacs.received[1].dataset.to_json_dict() == completed.to_json_dict()
 
 
-def test_the_ris_sends_without_waiting_for_delayed_acks(pacs, pacs_ae):
+def test_the_ris_neither_sends_nor_acknowledges_with_delays(pacs, pacs_ae):
     """TCP_NODELAY on the associations the RIS opens, as on those it accepts:
-    else each N-EVENT-REPORT or forwarded MPPS waits ~40 ms for the peer's ACK."""
+    else each N-EVENT-REPORT or forwarded MPPS waits ~40 ms for the peer's
+    ACK. And they read through the service's GuardedSocket, which
+    acknowledges a peer's response at once (tests/test_dimse_service.py)."""
     pacs.start()
     assoc = _associate(pacs_ae, ModalityPerformedProcedureStep)
     try:
         sock = assoc.dul.socket.socket
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert isinstance(assoc.dul.socket, GuardedSocket)
     finally:
         assoc.release()
 
