@@ -8,7 +8,7 @@ Each scheduled step on the worklist becomes DBDIR/AETITLE/<SPS ID>.wl, holding
 the RIS's own C-FIND response to a query for every key it supports (every
 top-level key and an empty Scheduled Procedure Step Sequence, which asks for
 the whole item): the datasets a modality gets from the RIS, built by the code
-behind ris.scheduling.worklist.worklist_find (worklist_rows and
+behind ris.scheduling.worklist.worklist_find (WorklistRows and
 WorklistResponder), without a network round trip per item.
 DBDIR/AETITLE/lockfile is created, as wlmscpfs requires. With --parts N, this
 process writes only the steps whose primary key is I modulo N, so that N
@@ -46,11 +46,11 @@ def responses(part: int, parts: int):
     """What worklist_find yields, for one share of the steps."""
     from django.db.models.functions import Mod
 
-    from ris.scheduling.worklist import WorklistResponder, worklist_rows
+    from ris.scheduling.worklist import WorklistResponder, WorklistRows
 
     identifier = full_identifier()
     respond = WorklistResponder(identifier)
-    rows = worklist_rows(identifier, respond.columns)
+    rows = WorklistRows(identifier, respond.columns).queryset()
     if parts > 1:
         rows = rows.alias(export_part=Mod("pk", parts)).filter(export_part=part)
     for row in rows.iterator(chunk_size=500):

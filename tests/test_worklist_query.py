@@ -6,9 +6,15 @@ import pytest
 from pydicom import Dataset
 
 from ris.scheduling.models import OtherPatientID
-from ris.scheduling.worklist import in_pages, worklist_find, worklist_rows
+from ris.scheduling.worklist import WorklistRows, in_pages, worklist_find
 from ris.scheduling.worklist.keys import TOP_LEVEL_KEYS, SequenceKey
-from tests.factories import PatientFactory, ScheduledProcedureStepFactory, StationFactory
+from ris.scheduling.worklist.query import _first_page_sql
+from tests.factories import (
+    PatientFactory,
+    ProtocolCodeFactory,
+    ScheduledProcedureStepFactory,
+    StationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +82,54 @@ def test_a_long_worklist_comes_in_pages_in_start_order_without_repeats():
     skipped nor repeated at a page boundary."""
     nine, ten = datetime(2026, 3, 5, 9, tzinfo=UTC), datetime(2026, 3, 5, 10, tzinfo=UTC)
     steps = [ScheduledProcedureStepFactory(start=start) for start in [ten, nine] * 4]
-    rows = worklist_rows(identifier(), ["sps_id"])
+    rows = WorklistRows(identifier(), ["sps_id"])
     expected = [(s.start, s.pk, s.sps_id) for s in sorted(steps, key=lambda s: (s.start, s.pk))]
     for size in (1, 3, 8, 50):
         assert list(in_pages(rows, size=size)) == expected
+
+
+def test_a_question_asked_again_reuses_its_sql_and_reads_the_schedule_afresh():
+    """WorklistRows keeps the first page's compiled SQL per distinct
+    condition, never its rows: a step booked since is in the next answer,
+    a changed value is another question, and the kept SQL returns what
+    Django's QuerySet returns, its values converted alike (datetimes on SQLite)."""
+    ct1, ct2 = StationFactory(ae_title="CT1"), StationFactory(ae_title="CT2")
+    day = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    ScheduledProcedureStepFactory(station=ct1, start=day)
+    ScheduledProcedureStepFactory(station=ct2, start=day)
+    columns = [
+        "sps_id",
+        "start",
+        "station__ae_title",
+        "requested_procedure__order__accession_number",
+    ]
+
+    def ask(title: str) -> list[tuple]:
+        rows = WorklistRows(identifier(ScheduledStationAETitle=title), columns)
+        page = rows.page(50)
+        assert page == list(rows.queryset()[:50])
+        return page
+
+    _first_page_sql.cache_clear()
+    first = ask("CT1")
+    assert [row[3:5] for row in first] == [(day, "CT1")]
+    ScheduledProcedureStepFactory(station=ct1, start=day)
+    again = ask("CT1")
+    assert len(again) == 2
+    assert again[0] == first[0]
+    assert [row[4] for row in ask("CT2")] == ["CT2"]
+    assert _first_page_sql.cache_info()[:2] == (1, 2)  # hits: CT1 again; misses: CT1, CT2
+
+
+def test_a_condition_holding_a_subquery_is_compiled_each_time():
+    """Sequence matching is an EXISTS subquery, which compares by identity:
+    kept by its value it would only fill the cache."""
+    ScheduledProcedureStepFactory().protocol_codes.set([ProtocolCodeFactory(code_value="HEAD")])
+    code = Dataset()
+    code.CodeValue = "HEAD"
+    request = identifier()
+    request.ScheduledProcedureStepSequence[0].ScheduledProtocolCodeSequence = [code]
+    _first_page_sql.cache_clear()
+    for _ in range(2):
+        assert len(list(worklist_find(request))) == 1
+    assert _first_page_sql.cache_info().currsize == 0

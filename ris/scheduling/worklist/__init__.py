@@ -8,15 +8,14 @@ Matching is one SQL query; responses are built as the rows stream in.
 
 from collections.abc import Iterator
 
-from django.db.models import Q, QuerySet
 from pydicom import Dataset
 
 from ris.dicom.errors import IdentifierError
 from ris.dicom.wire import EXPLICIT_VR_LITTLE_ENDIAN, EncodedDataset, WireEncoding
-from ris.scheduling.worklist.query import worklist_rows
+from ris.scheduling.worklist.query import WorklistRows
 from ris.scheduling.worklist.response import WorklistResponder
 
-__all__ = ["IdentifierError", "WorklistResponder", "in_pages", "worklist_find", "worklist_rows"]
+__all__ = ["IdentifierError", "WorklistResponder", "WorklistRows", "in_pages", "worklist_find"]
 
 
 def worklist_find(
@@ -25,20 +24,18 @@ def worklist_find(
     """Match the identifier; raise IdentifierError before the first result if it is
     bad."""
     respond = WorklistResponder(identifier, encoding)
-    rows = worklist_rows(identifier, respond.columns)
+    rows = WorklistRows(identifier, respond.columns)
     return (respond(row) for row in in_pages(rows))
 
 
-def in_pages(rows: QuerySet, size: int = 200) -> Iterator[tuple]:
-    """The rows (worklist_rows: start and primary key first) in start order,
+def in_pages(rows: WorklistRows, size: int = 200) -> Iterator[tuple]:
+    """The rows (WorklistRows: start and primary key first) in start order,
     fetched a page at a time after the last one seen (keyset pagination): a
     day's worklist is one plain query, and a universal query over the whole
     schedule neither loads it into memory at once nor holds a database cursor
     open while a slow modality reads."""
-    page = list(rows[:size])
+    page = rows.page(size)
     yield from page
     while len(page) == size:
-        start, pk = page[-1][:2]
-        after = Q(start__gt=start) | Q(start=start, pk__gt=pk)
-        page = list(rows.filter(after)[:size])
+        page = rows.page(size, after=page[-1][:2])
         yield from page

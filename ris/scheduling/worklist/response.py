@@ -26,7 +26,7 @@ from ris.scheduling.worklist.query import KEYSET, STEP_SEQUENCE, step_item
 
 STEP_SEQUENCE_TAG = 0x00400100
 
-# A row of worklist.query.worklist_rows: the keyset's values, then the columns'.
+# A row of worklist.query.WorklistRows: the keyset's values, then the columns'.
 Row = tuple
 # One element of the answer: its tag, VR, and its value for a row.
 Field = tuple[int, str, Callable[[Row], object]]
@@ -36,7 +36,7 @@ class WorklistResponder:
     """The response identifiers to one request, row by row.
 
     `columns` are what each row must hold after the keyset
-    (worklist.query.worklist_rows): every column a requested key is made
+    (worklist.query.WorklistRows): every column a requested key is made
     of, each once.
 
     `known` is False when the request has an unknown or private key, or a
