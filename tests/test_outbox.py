@@ -397,6 +397,32 @@ def test_a_new_message_wakes_a_waiting_dispatcher_at_once(transactional_db, monk
     assert time.monotonic() - started < 2
 
 
+@postgresql_only
+def test_a_waiting_dispatcher_holds_none_of_the_pools_connections(transactional_db, monkeypatch):
+    """Its LISTEN has a connection outside the pool, and its pooled one goes
+    back between turns: the DICOM service's six dispatchers held six of the
+    associations' connections, and with a pool of four it could not start."""
+    pool = connection.pool
+    assert pool is not None, "the suite runs with the service's connection pool"
+    waiting = threading.Event()
+    original_wait = wakeup.Listener.wait
+
+    def wait(self, timeout):
+        waiting.set()
+        original_wait(self, timeout)
+
+    def pooled_in_use() -> int:
+        stats = pool.get_stats()
+        return stats["pool_size"] - stats["pool_available"]
+
+    monkeypatch.setattr(wakeup.Listener, "wait", wait)
+    OutboundMessage.objects.exists()  # this thread's own connection, taken before counting
+    before = pooled_in_use()
+    with running_dispatcher(deliver=lambda message: None, poll_interval=60):
+        assert waiting.wait(5)
+        assert pooled_in_use() == before
+
+
 # --- Several dispatchers on PostgreSQL --------------------------------------------
 
 

@@ -94,7 +94,10 @@ def dispatch_next(*, channel: str, deliver: Deliver, destination: str | None = N
 def _turn(*, channel: str, deliver: Deliver, held: HeldConnection | None) -> bool:
     """One turn of the loop; True if a message was handled, so the next may follow at once."""
     # As any long-running Django process must: drop a connection that is
-    # broken (database restarted) or past CONN_MAX_AGE before using it.
+    # broken (database restarted) or past CONN_MAX_AGE before using it, and
+    # after: a pooled connection goes back to the pool for the wait between
+    # turns, not held by each of the service's dispatchers (six) while the
+    # associations queue for what is left of a small pool.
     close_old_connections()
     try:
         if held is not None and held.destination is not None:
@@ -110,3 +113,5 @@ def _turn(*, channel: str, deliver: Deliver, held: HeldConnection | None) -> boo
         # error is sent again when its claim runs out.
         LOGGER.exception("Dispatcher for %s messages: error, retrying", channel)
         return False
+    finally:
+        close_old_connections()

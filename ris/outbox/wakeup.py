@@ -54,7 +54,9 @@ class Listener:
     Its own, because close_old_connections() may close the dispatcher's
     connection between two turns of the loop, and with it the LISTEN. It is
     opened before the dispatcher's first claim, so no commit falls between a
-    claim that found nothing and the wait that follows it.
+    claim that found nothing and the wait that follows it. And not one of
+    the pool's: the service's six dispatchers would hold six of them for
+    good, and a pool of eight left the associations queueing for two.
     """
 
     def __init__(self, *, channel: str, stop: threading.Event):
@@ -87,7 +89,7 @@ class Listener:
             self._database = None
 
     def _listen(self) -> None:
-        self._database = connections.create_connection(DEFAULT_DB_ALIAS)
+        self._database = _unpooled_connection()
         with self._database.cursor() as cursor:  # autocommit: LISTEN takes effect now
             cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
@@ -97,6 +99,15 @@ class Listener:
             return any(notification.payload == self._channel for notification in notifications)
         finally:
             notifications.close()  # the generator holds the connection's lock until closed
+
+
+def _unpooled_connection():
+    """A Django connection to the default database, outside its connection pool."""
+    settings_dict = dict(connections.settings[DEFAULT_DB_ALIAS])
+    settings_dict["OPTIONS"] = {
+        name: value for name, value in settings_dict["OPTIONS"].items() if name != "pool"
+    }
+    return connections[DEFAULT_DB_ALIAS].__class__(settings_dict, DEFAULT_DB_ALIAS)
 
 
 def waiter_for(*, channel: str, stop: threading.Event) -> Listener | Sleeper:
