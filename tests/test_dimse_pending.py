@@ -1,36 +1,71 @@
-"""The short path for C-FIND pending responses (dimse.handlers.pending): the
-same bytes pynetdicom would send, and whole responses at any PDU size."""
+"""The short path for C-FIND and C-ECHO responses (dimse.commands,
+dimse.handlers.pending): the same bytes pynetdicom would send, and whole
+responses at any PDU size."""
 
 from io import BytesIO
 
 import pytest
 from pydicom import Dataset
-from pynetdicom.dimse_messages import C_FIND_RSP
-from pynetdicom.dimse_primitives import C_FIND
+from pynetdicom.dimse_messages import C_ECHO_RSP, C_FIND_RSP
+from pynetdicom.dimse_primitives import C_ECHO, C_FIND, C_STORE
 from pynetdicom.dsutils import encode
 from pynetdicom.pdu import P_DATA_TF
-from pynetdicom.sop_class import ModalityWorklistInformationFind
+from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
-from dimse.handlers.pending import command_set
+from dimse.commands import DATA_SET_PRESENT, packed_response, response_command_set
 from dimse.reactor import PackedData
 from ris.scheduling.models import Station
 from tests.dimse_helpers import matches, mwl_find, scu
 from tests.factories import ScheduledProcedureStepFactory
 
 
-@pytest.mark.parametrize("status", [0xFF00, 0xFF01])
-def test_the_command_set_is_the_one_pynetdicom_encodes(status):
+def pynetdicoms_command_set(primitive, message_class) -> bytes:
+    message = message_class()
+    message.primitive_to_message(primitive)
+    return encode(message.command_set, True, True)
+
+
+def find_response(status: int, identifier: BytesIO | None = None) -> C_FIND:
     primitive = C_FIND()
     primitive.MessageIDBeingRespondedTo = 7
     primitive.AffectedSOPClassUID = ModalityWorklistInformationFind
     primitive.Status = status
-    primitive.Identifier = BytesIO(b"\x10\x00\x10\x00\x00\x00\x00\x00")
-    message = C_FIND_RSP()
-    message.primitive_to_message(primitive)
+    primitive.Identifier = identifier
+    return primitive
 
-    expected = encode(message.command_set, True, True)
 
-    assert command_set(ModalityWorklistInformationFind, 7, status) == expected
+@pytest.mark.parametrize("status", [0xFF00, 0xFF01])
+def test_a_pending_command_set_is_the_one_pynetdicom_encodes(status):
+    primitive = find_response(status, BytesIO(b"\x10\x00\x10\x00\x00\x00\x00\x00"))
+    packed = response_command_set(
+        0x8020, ModalityWorklistInformationFind, 7, status, DATA_SET_PRESENT
+    )
+    assert packed == pynetdicoms_command_set(primitive, C_FIND_RSP)
+
+
+@pytest.mark.parametrize("status", [0x0000, 0xFE00])
+def test_a_final_find_response_is_packed_as_pynetdicom_encodes_it(status):
+    primitive = find_response(status)
+    assert packed_response(primitive) == pynetdicoms_command_set(primitive, C_FIND_RSP)
+
+
+def test_an_echo_response_is_packed_as_pynetdicom_encodes_it():
+    primitive = C_ECHO()
+    primitive.MessageIDBeingRespondedTo = 3
+    primitive.AffectedSOPClassUID = Verification
+    primitive.Status = 0x0000
+    assert packed_response(primitive) == pynetdicoms_command_set(primitive, C_ECHO_RSP)
+
+
+def test_a_response_with_more_to_say_is_left_to_pynetdicom():
+    failure = find_response(0xC000)
+    failure.ErrorComment = "The RIS could not process the query"
+    invalid = find_response(0xA900)
+    invalid.OffendingElement = [0x00100010]
+    assert packed_response(failure) is None
+    assert packed_response(invalid) is None
+    assert packed_response(find_response(0xFF00, BytesIO(b"\x10\x00"))) is None
+    assert packed_response(C_STORE()) is None
 
 
 @pytest.mark.parametrize(

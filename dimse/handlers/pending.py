@@ -8,41 +8,27 @@ was half of the DICOM service's CPU. The command set of a pending C-FIND
 response is six elements that differ only in the status, so it is packed
 once per query here, and a response goes out as one P-DATA-TF PDU with two
 PDVs, command then identifier, when it fits the peer's maximum PDU length,
-encoded here too (dimse.reactor.PackedData). The final response (success,
-cancel, failure) still goes through pynetdicom.
+encoded here too (dimse.reactor.PackedData). The final response goes
+through pynetdicom's C-FIND service class, whose send the association's
+DIMSE provider packs too (dimse.reactor.WaitingDIMSEProvider.send_msg).
 """
 
-import struct
-
 from pydicom import Dataset
+from pynetdicom.dimse_primitives import C_FIND
 from pynetdicom.dsutils import encode
 
+from dimse.commands import (
+    COMMAND,
+    DATA,
+    DATA_SET_PRESENT,
+    LAST,
+    PDV_HEADER,
+    RESPONSE_COMMAND_FIELDS,
+    response_command_set,
+)
 from dimse.reactor import PackedData
 from ris.dicom.statuses import PENDING, PENDING_UNSUPPORTED_KEYS
 from ris.dicom.wire import EncodedDataset, WireEncoding
-
-C_FIND_RSP = 0x8020
-DATA_SET_PRESENT = 0x0001  # any value but 0x0101 (PS3.7 Table E.1-1)
-
-# PDV message control headers (PS3.8 E.2): command or data, last fragment or not.
-DATA, COMMAND, LAST = 0x00, 0x01, 0x02
-PDV_HEADER = 6  # item length (4), presentation context ID (1), control header (1)
-
-
-def command_set(sop_class_uid: str, message_id: int, status: int) -> bytes:
-    """The command set of a C-FIND-RSP with a data set, in Implicit VR Little
-    Endian (PS3.7 6.3.1, Table 9.3-2)."""
-    uid = sop_class_uid.encode("ascii")
-    uid += b"\0" * (len(uid) % 2)
-    elements = (
-        struct.pack("<HHL", 0x0000, 0x0002, len(uid))
-        + uid
-        + struct.pack("<HHLH", 0x0000, 0x0100, 2, C_FIND_RSP)
-        + struct.pack("<HHLH", 0x0000, 0x0120, 2, message_id)
-        + struct.pack("<HHLH", 0x0000, 0x0800, 2, DATA_SET_PRESENT)
-        + struct.pack("<HHLH", 0x0000, 0x0900, 2, status)
-    )
-    return struct.pack("<HHLL", 0x0000, 0x0000, 4, len(elements)) + elements
 
 
 class PendingResponses:
@@ -54,8 +40,15 @@ class PendingResponses:
         self.encoding = WireEncoding.of(event.context.transfer_syntax)
         self.max_pdu = event.assoc.dimse.maximum_pdu_size
         request = event.request
+        command_field = RESPONSE_COMMAND_FIELDS[C_FIND]
         self.commands = {
-            status: command_set(request.AffectedSOPClassUID, request.MessageID, status)
+            status: response_command_set(
+                command_field,
+                request.AffectedSOPClassUID,
+                request.MessageID,
+                status,
+                DATA_SET_PRESENT,
+            )
             for status in (PENDING, PENDING_UNSUPPORTED_KEYS)
         }
 
