@@ -8,7 +8,7 @@ from pydicom import Dataset
 from ris.scheduling.models import OtherPatientID
 from ris.scheduling.worklist import WorklistRows, in_pages, worklist_find
 from ris.scheduling.worklist.keys import TOP_LEVEL_KEYS, SequenceKey
-from ris.scheduling.worklist.query import _first_page_sql
+from ris.scheduling.worklist.query import FIRST_PAGES
 from tests.factories import (
     PatientFactory,
     ProtocolCodeFactory,
@@ -110,7 +110,7 @@ def test_a_question_asked_again_reuses_its_sql_and_reads_the_schedule_afresh():
         assert page == list(rows.queryset()[:50])
         return page
 
-    _first_page_sql.cache_clear()
+    FIRST_PAGES.compiled.cache_clear()
     first = ask("CT1")
     assert [row[3:5] for row in first] == [(day, "CT1")]
     ScheduledProcedureStepFactory(station=ct1, start=day)
@@ -118,7 +118,7 @@ def test_a_question_asked_again_reuses_its_sql_and_reads_the_schedule_afresh():
     assert len(again) == 2
     assert again[0] == first[0]
     assert [row[4] for row in ask("CT2")] == ["CT2"]
-    assert _first_page_sql.cache_info()[:2] == (1, 2)  # hits: CT1 again; misses: CT1, CT2
+    assert FIRST_PAGES.compiled.cache_info()[:2] == (1, 2)  # hits: CT1 again; misses: CT1, CT2
 
 
 def test_a_condition_holding_a_subquery_is_compiled_each_time():
@@ -129,7 +129,7 @@ def test_a_condition_holding_a_subquery_is_compiled_each_time():
     code.CodeValue = "HEAD"
     request = identifier()
     request.ScheduledProcedureStepSequence[0].ScheduledProtocolCodeSequence = [code]
-    _first_page_sql.cache_clear()
+    FIRST_PAGES.compiled.cache_clear()
     for _ in range(2):
         assert len(list(worklist_find(request))) == 1
-    assert _first_page_sql.cache_info().currsize == 0
+    assert FIRST_PAGES.compiled.cache_info().currsize == 0

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db.models import QuerySet
 
+from ris.compiled import KeptQuery
 from ris.nodes.models import RemoteAE
 
 
@@ -16,9 +17,10 @@ def remote_ae_for_association(*, calling_ae_title: str) -> RemoteAE | None:
     """The enabled remote AE that may open an association with this calling AE title.
 
     Called for every incoming association, so it is one query on the unique
-    index of ae_title. Padding spaces are not significant in an AE title.
-    The health checks' title needs no row, nor the database: it is an AE
-    allowed no service, so C-ECHO only.
+    index of ae_title, compiled once per title (ENABLED_BY_TITLE). Padding
+    spaces are not significant in an AE title. The health checks' title
+    needs no row, nor the database: it is an AE allowed no service, so
+    C-ECHO only.
     """
     if is_health_check(calling_ae_title):
         return RemoteAE(
@@ -27,7 +29,17 @@ def remote_ae_for_association(*, calling_ae_title: str) -> RemoteAE | None:
             may_report_mpps=False,
             may_use_ups=False,
         )
-    return RemoteAE.objects.filter(ae_title=calling_ae_title.strip(), enabled=True).first()
+    [values] = ENABLED_BY_TITLE.rows(calling_ae_title.strip()) or [None]
+    return None if values is None else RemoteAE.from_db(RemoteAE.objects.db, FIELDS, values)
+
+
+FIELDS = [field.attname for field in RemoteAE._meta.concrete_fields]
+# Its SQL kept by AE title (ris.compiled): Django's building and compiling
+# it was two thirds of the lookup's CPU (0.76 against 0.27 ms).
+ENABLED_BY_TITLE = KeptQuery(
+    lambda title: RemoteAE.objects.filter(ae_title=title, enabled=True).values_list(*FIELDS)[:1],
+    keep=1024,
+)
 
 
 def remote_ae_get(*, ae_title: str) -> RemoteAE:

@@ -6,13 +6,13 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import Expression, Q, QuerySet, TextField
 from django.utils import timezone
 from pydicom import Dataset
 from pydicom.datadict import dictionary_VR
 from pydicom.sequence import Sequence
 
+from ris.compiled import KeptQuery
 from ris.dicom import matching
 from ris.dicom.charset import check_character_set
 from ris.dicom.errors import IdentifierError
@@ -65,9 +65,10 @@ class WorklistRows:
     not model instances: making those was a third of a worklist query's CPU.
 
     Read a page at a time (worklist.in_pages). A first page's SQL is
-    compiled once per distinct query and kept (_first_page_sql): modalities
-    ask the same question all day, and Django's building and compiling of
-    it was about a quarter of the CPU of worklist_find (19 to 27 matches).
+    compiled once per distinct query and kept (FIRST_PAGES, ris.compiled):
+    modalities ask the same question all day, and Django's building and
+    compiling of it was about a quarter of the CPU of worklist_find (19 to
+    27 matches).
     """
 
     def __init__(self, identifier: Dataset, columns: list[str]):
@@ -77,7 +78,7 @@ class WorklistRows:
     def page(self, size: int, after: tuple | None = None) -> list[tuple]:
         """Up to `size` rows; those after the keyset values `after` (start, pk)."""
         if after is None and _is_plain(self.condition):
-            return _first_page(self.columns, self.condition, size)
+            return FIRST_PAGES.rows(self.columns, self.condition, size)
         rows = self.queryset()
         if after is not None:
             start, pk = after
@@ -99,34 +100,12 @@ def _all_rows(columns: tuple[str, ...]) -> QuerySet:
     return steps.order_by(*KEYSET).values_list(*KEYSET, *columns)
 
 
-def _first_page(columns: tuple[str, ...], condition: Q, size: int) -> list[tuple]:
-    """What list(_all_rows(columns).filter(condition)[:size]) gives, from SQL
-    compiled on the first such query."""
-    alias = ScheduledProcedureStep.objects.db
-    query, sql, params, selected = _first_page_sql(alias, columns, condition, size)
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    # Django's own conversion of the database's values (dates on SQLite),
-    # by a compiler bound to this thread's connection.
-    compiler = query.get_compiler(connection=connection)
-    if converters := compiler.get_converters(selected):
-        rows = [tuple(row) for row in compiler.apply_converters(rows, converters)]
-    return rows
-
-
-@lru_cache(maxsize=256)
-def _first_page_sql(alias: str, columns: tuple[str, ...], condition: Q, size: int):
-    """The compiled query, its SQL and parameters, and the expressions of its
-    columns. The key is the condition with its values, so a hit is the same
-    question asked again (a station's day); a few hundred cover every
-    modality of a department."""
-    rows = _all_rows(columns).filter(condition)[:size]
-    compiler = rows.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    selected = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
-    return rows.query, sql, params, selected
+# A first page: (columns, condition, page size). The condition is kept with
+# its values, so a hit is the same question asked again (a station's day); a
+# few hundred cover every modality of a department.
+FIRST_PAGES = KeptQuery(
+    lambda columns, condition, size: _all_rows(columns).filter(condition)[:size], keep=256
+)
 
 
 # The types of value a condition may hold and be kept by its values: not
