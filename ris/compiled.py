@@ -2,8 +2,8 @@
 
 Django builds and compiles a QuerySet's SQL every time it is evaluated. For
 the few queries the DICOM service makes on every association or request
-(the calling AE's row, a modality's worklist) that was a quarter to a third
-of their CPU, for the same question asked again and again. A KeptQuery
+(the calling AE's row, a modality's worklist) that was two thirds and a
+quarter of their CPU, for the same question asked again and again. A KeptQuery
 compiles the first time it is asked something and keeps the SQL and its
 parameters by the question; the rows are read afresh every time.
 """
