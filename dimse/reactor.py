@@ -206,9 +206,10 @@ class WaitingDIMSEProvider(DIMSEServiceProvider):
 
     def send_msg(self, primitive, context_id: int) -> None:
         """Send a C-FIND's final response or a C-ECHO's packed, in one P-DATA-TF
-        PDU (dimse.commands): pynetdicom's encoding of those few elements was
-        a tenth of the CPU of a worklist query under load. pynetdicom sends
-        the rest, and these too when they would not fit the peer's PDUs."""
+        PDU (dimse.commands): pynetdicom's path for those few elements was a
+        sixth of the service's CPU per worklist query under load (8.8 against
+        7.4 ms). pynetdicom sends the rest, and these too when they would not
+        fit the peer's PDUs."""
         command = packed_response(primitive)
         fits = command is not None and (
             not self.maximum_pdu_size or PDV_HEADER + len(command) <= self.maximum_pdu_size

@@ -9,10 +9,12 @@ parameters by the question; the rows are read afresh every time.
 """
 
 from collections.abc import Callable, Hashable
+from datetime import date, time
+from decimal import Decimal
 from functools import lru_cache
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 
 class KeptQuery:
@@ -44,3 +46,25 @@ class KeptQuery:
         sql, params = compiler.as_sql()
         selected = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
         return queryset.db, queryset.query, sql, params, selected
+
+
+# Values that compare by value. Expressions and subqueries (an EXISTS)
+# compare by identity: a question holding one would never be asked again.
+PLAIN_VALUES = (str, int, float, bool, Decimal, date, time, type(None))
+
+
+def is_plain(condition: Q) -> bool:
+    """Whether a condition holds only plain values (lists of them too), so
+    that it can be part of a KeptQuery's question."""
+    for child in condition.children:
+        if isinstance(child, Q):
+            plain = is_plain(child)
+        elif isinstance(child, tuple):  # (lookup, value)
+            value = child[1]
+            values = value if isinstance(value, list | tuple) else (value,)
+            plain = all(isinstance(item, PLAIN_VALUES) for item in values)
+        else:  # an expression
+            plain = False
+        if not plain:
+            return False
+    return True

@@ -56,7 +56,7 @@ class Listener:
     opened before the dispatcher's first claim, so no commit falls between a
     claim that found nothing and the wait that follows it. And not one of
     the pool's: the service's six dispatchers would hold six of them for
-    good, and a pool of eight left the associations queueing for two.
+    good, and a pool of eight left the associations next to none.
     """
 
     def __init__(self, *, channel: str, stop: threading.Event):

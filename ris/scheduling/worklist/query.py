@@ -1,8 +1,6 @@
 """A Modality Worklist identifier as one SQL query (PS3.4 K.4.1.1, C.2.2.2)."""
 
 from collections.abc import Callable
-from datetime import date, time
-from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
@@ -12,7 +10,7 @@ from pydicom import Dataset
 from pydicom.datadict import dictionary_VR
 from pydicom.sequence import Sequence
 
-from ris.compiled import KeptQuery
+from ris.compiled import KeptQuery, is_plain
 from ris.dicom import matching
 from ris.dicom.charset import check_character_set
 from ris.dicom.errors import IdentifierError
@@ -77,7 +75,7 @@ class WorklistRows:
 
     def page(self, size: int, after: tuple | None = None) -> list[tuple]:
         """Up to `size` rows; those after the keyset values `after` (start, pk)."""
-        if after is None and _is_plain(self.condition):
+        if after is None and is_plain(self.condition):
             return FIRST_PAGES.rows(self.columns, self.condition, size)
         rows = self.queryset()
         if after is not None:
@@ -106,26 +104,6 @@ def _all_rows(columns: tuple[str, ...]) -> QuerySet:
 FIRST_PAGES = KeptQuery(
     lambda columns, condition, size: _all_rows(columns).filter(condition)[:size], keep=256
 )
-
-
-# The types of value a condition may hold and be kept by its values: not
-# expressions or subqueries (a sequence key's EXISTS), which compare by identity.
-PLAIN_VALUES = (str, int, float, bool, Decimal, date, time, type(None))
-
-
-def _is_plain(condition: Q) -> bool:
-    for child in condition.children:
-        if isinstance(child, Q):
-            if not _is_plain(child):
-                return False
-        elif isinstance(child, tuple):  # (lookup, value)
-            value = child[1]
-            values = value if isinstance(value, list | tuple) else (value,)
-            if not all(isinstance(item, PLAIN_VALUES) for item in values):
-                return False
-        else:  # an expression
-            return False
-    return True
 
 
 def worklist_condition(identifier: Dataset) -> Q:
