@@ -85,7 +85,11 @@ class WorklistRows:
 
     def queryset(self) -> QuerySet:
         """All the rows, for whoever wants Django's QuerySet (the wlmscpfs export)."""
-        return _all_rows(self.columns).filter(self.condition)
+        return _matching_rows(self.columns, self.condition)
+
+
+def _matching_rows(columns: tuple[str, ...], condition: Q) -> QuerySet:
+    return _all_rows(columns).filter(condition)
 
 
 @lru_cache(maxsize=64)
@@ -102,7 +106,7 @@ def _all_rows(columns: tuple[str, ...]) -> QuerySet:
 # its values, so a hit is the same question asked again (a station's day); a
 # few hundred cover every modality of a department.
 FIRST_PAGES = KeptQuery(
-    lambda columns, condition, size: _all_rows(columns).filter(condition)[:size], keep=256
+    lambda columns, condition, size: _matching_rows(columns, condition)[:size], keep=256
 )
 
 
