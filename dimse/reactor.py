@@ -23,6 +23,8 @@ delaying our acknowledgement of them (GuardedSocket).
 """
 
 import contextlib
+import functools
+import logging
 import math
 import queue
 import select
@@ -32,7 +34,7 @@ import struct
 import threading
 import time
 
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.pdu_primitives import P_DATA
@@ -40,6 +42,7 @@ from pynetdicom.transport import AssociationSocket
 
 from dimse.commands import COMMAND, LAST, PDV_HEADER, packed_response
 
+LOGGER = logging.getLogger("pynetdicom")  # its reactor's messages, as they were
 LONGEST_SLEEP = 0.5  # seconds; how late a timer expiry may be noticed
 
 
@@ -237,6 +240,52 @@ class WaitingDIMSEProvider(DIMSEServiceProvider):
             return None, None
 
 
+def serve_until_ended(association) -> None:
+    """An established association's reactor: serve each DIMSE request as it
+    comes, until the association is released, aborted or timed out.
+
+    pynetdicom's own loop (Association._run_reactor) sleeps a millisecond at
+    every turn, because its DIMSE provider is polled. Here the provider waits
+    for a message (WaitingDIMSEProvider.get_msg), so the sleep only delayed
+    what came next: an A-RELEASE-RQ that arrived right after a response was
+    answered a millisecond late, a tenth of the time an echo association took
+    (docs/benchmarks.md). The checks at each turn are pynetdicom's, in its order.
+    """
+    association._is_paused = False
+    while not association._kill:
+        # A send_*() from another thread (a requestor association's) pauses
+        # the loop here before it takes messages off the queue.
+        association._is_paused = True
+        association._reactor_checkpoint.wait()
+        association._is_paused = False
+        context_id, message = association.dimse.get_msg(block=False)
+        if message:
+            association._serve_request(message, context_id)
+        if _association_ended(association):
+            return
+
+
+def _association_ended(association) -> bool:
+    """Act on a release or abort from the peer, a finished DUL or the idle
+    timeout as pynetdicom's reactor does; True once the association is over."""
+    acse = association.acse
+    if association.is_established and acse.is_release_requested():
+        acse.send_release(is_response=True)
+        association.is_released, association.is_established = True, False
+        evt.trigger(association, evt.EVT_RELEASED, {})
+    elif acse.is_aborted():
+        association.dul.receive_pdu(wait=False)  # EVT_ACSE_RECV for the abort
+        association.is_aborted, association.is_established = True, False
+        evt.trigger(association, evt.EVT_ABORTED, {})
+    elif association.dul.is_alive() and not association.dul.idle_timer_expired():
+        return False
+    elif association.dul.is_alive():
+        LOGGER.error("Network timeout reached")
+        association.abort()
+    association.kill()
+    return True
+
+
 class GuardedSocket(AssociationSocket):
     """The peer's connection, reading whole PDUs within limits.
 
@@ -302,11 +351,13 @@ def wait_for_work(association) -> None:
 
 
 def _sleep_between_work(association) -> threading.Event:
-    """Replace the association's DUL and DIMSE provider with the waiting ones;
-    the event that wakes its thread."""
+    """Replace the association's DUL and DIMSE provider with the waiting ones,
+    and its reactor loop with one that does not sleep; the event that wakes
+    its thread."""
     inbox = threading.Event()
     association.dul = WakefulDUL(association, inbox)
     association.dimse = WaitingDIMSEProvider(association, inbox)
+    association._run_reactor = functools.partial(serve_until_ended, association)
     # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
     association.acse_timeout = association.acse_timeout
     association.network_timeout = association.network_timeout
