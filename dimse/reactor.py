@@ -3,20 +3,26 @@
 pynetdicom serves an association with two threads that poll. The DUL thread
 looks at its outgoing queue and at the socket, sleeping a millisecond between
 idle turns; the association thread asks for the next DIMSE message every
-millisecond. Every PDU in either direction waited for one of those polls,
-several per association: most of the 10 ms pynetdicom took over an echo that
-DCMTK answers in under one (docs/benchmarks.md). And fifty associations held
-open while idle kept 1.4 cores busy waking up.
+millisecond, and sleeps a millisecond at each turn of its loop. Every PDU in
+either direction waited for one of those polls, several per association:
+most of the 10 ms pynetdicom took over an echo that DCMTK answers in under
+one (docs/benchmarks.md). And fifty associations held open while idle kept
+1.4 cores busy waking up.
 
-Here both threads wait on what they are waiting for:
+Here an association the service accepts has one thread, which waits on what
+it is waiting for: the peer's socket, in select() (InlineDUL, whose turns it
+runs itself, and InlineDIMSEProvider). An association the RIS requests (the
+dispatcher's) keeps pynetdicom's two threads, each waiting on its own:
 
 - the DUL thread in select() on the peer's socket and on a wake-up socket
   that is written whenever a primitive is queued for the peer (WakefulDUL);
 - the association thread on an Event that is set whenever a DIMSE message,
   or an A-RELEASE or A-ABORT, comes up from the DUL (WaitingDIMSEProvider).
 
-Both still wake every LONGEST_SLEEP to look at their timers (ARTIM, network
-idle timeout), which pynetdicom keeps as timestamps to be polled.
+Either way the reactor loop does not sleep between turns (serve_until_ended),
+and the threads still wake every LONGEST_SLEEP to look at their timers
+(ARTIM, network idle timeout), which pynetdicom keeps as timestamps to be
+polled.
 
 And the peer's PDUs are read within limits of size and time, without
 delaying our acknowledgement of them (GuardedSocket).
@@ -197,6 +203,183 @@ class WakefulDUL(DULServiceProvider):
         return True
 
 
+class InlineDUL(DULServiceProvider):
+    """pynetdicom's DICOM upper layer run by the association's own thread.
+
+    pynetdicom gives each association a second thread for its upper layer,
+    handing every PDU from one thread to the other through queues: a request
+    waited for the association thread to wake, and its response for the DUL
+    thread to wake, each a switch of threads and of the interpreter lock.
+    An accepted association needs no second thread: it speaks only when it
+    has been spoken to. Here the reactor's turns (pynetdicom's, one primitive
+    out or one PDU in, then the state machine) are run by the thread that
+    needs them:
+
+    - send_pdu() sends at once, in the caller's thread;
+    - receive_pdu(wait=True) and InlineDIMSEProvider.get_msg() wait in
+      select() on the peer's socket, then read and act on what came;
+    - hear_peer() acts on what the peer has sent meanwhile, without waiting
+      (a C-CANCEL during a long C-FIND).
+
+    Packed P-DATA requests (PackedData) in the Data Transfer state are kept
+    and sent in one write, before anything else is sent and before the
+    thread waits for the peer: a C-FIND's pending responses and its final
+    one go out together. The state machine is pynetdicom's; a lock keeps
+    another thread's abort (the service's shutdown) from running a turn at
+    the same time.
+    """
+
+    def __init__(self, assoc):
+        super().__init__(assoc)
+        self._run_loop_delay = 0
+        self._turns = threading.RLock()
+        self._running = False
+        self._unsent: list[bytes] = []
+        self._unsent_size = 0
+
+    # pynetdicom starts, polls and stops its DUL as a thread; this one has none.
+
+    def start(self) -> None:
+        self._running = True
+        self._idle_timer.start()
+        self.assoc._dul_ready.set()
+
+    def is_alive(self) -> bool:
+        return self._running and not self._kill_thread
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+    def stop_dul(self) -> bool:
+        """Finish what is left (in Sta13, read the peer's last bytes and close)
+        and stop, once the association is idle (Sta1)."""
+        with self._turns:
+            while self.state_machine.current_state != "Sta1" and self._turn(read=True):
+                pass
+            if self.state_machine.current_state != "Sta1":
+                return False
+            self._flush()
+            self.kill_dul()
+            return True
+
+    # -- the service user's side
+
+    def send_pdu(self, primitive) -> None:
+        with self._turns:
+            if self._keep_packed(primitive):
+                return
+            super().send_pdu(primitive)
+            self._work_off()
+
+    def receive_pdu(self, wait: bool = False, timeout: float | None = None):
+        deadline = time.monotonic() + timeout if timeout is not None else math.inf
+        self._work_off()  # the connection's indication (Evt5) included
+        while wait and self.to_user_queue.empty() and self.is_alive():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.state_machine.current_state == "Sta1":
+                break  # nothing comes to an idle DUL: its connection is closed
+            self.await_peer(min(left, LONGEST_SLEEP))
+        return super().receive_pdu(wait=False)
+
+    def await_peer(self, timeout: float) -> None:
+        """Send what is due, then wait up to `timeout` seconds for a PDU from
+        the peer and act on it (and on a timer that expired meanwhile)."""
+        self._work_off()
+        if self._peer_ready(timeout):
+            with self._turns:
+                self._turn(read=True)
+        self._work_off()
+
+    def hear_peer(self) -> None:
+        """Send what is due, and act on whatever the peer has sent, without waiting."""
+        self._work_off()
+        while self.is_alive() and self._peer_ready(0):
+            with self._turns:
+                self._turn(read=True)
+            self._work_off()
+
+    # -- the reactor
+
+    def _keep_packed(self, primitive) -> bool:
+        """Keep a packed P-DATA request to send with the next write (Sta6 only)."""
+        if not isinstance(primitive, PackedData) or self.state_machine.current_state != "Sta6":
+            return False
+        if not self.to_provider_queue.empty():
+            return False  # behind an unsent primitive: in its turn
+        self._unsent.append(primitive.encoded)
+        self._unsent_size += len(primitive.encoded)
+        if self._unsent_size >= UNSENT_LIMIT:
+            self._flush()
+        return True
+
+    def _flush(self) -> None:
+        """Send the kept packed requests in one write (a failed write is the
+        connection closed, Evt17)."""
+        if self._unsent:
+            unsent, self._unsent, self._unsent_size = b"".join(self._unsent), [], 0
+            if self.state_machine.current_state == "Sta6":
+                self.socket.send(unsent)
+
+    def _work_off(self) -> None:
+        """Run turns until nothing is left to do without the peer."""
+        with self._turns:
+            self._flush()
+            while not self._kill_thread and self._turn(read=False):
+                pass
+
+    def _turn(self, read: bool) -> bool:
+        """One turn of pynetdicom's reactor (DULServiceProvider.run_reactor):
+        the ARTIM timer, one primitive out or, if `read`, one PDU in, then
+        one event for the state machine. False if there was no event."""
+        try:
+            if self.artim_timer.expired:
+                self.event_queue.put("Evt18")
+            if self._process_recv_primitive():
+                pass
+            elif read and self._is_transport_event():
+                self._idle_timer.restart()
+            try:
+                event = self.event_queue.get_nowait()
+            except queue.Empty:
+                return False
+            self.state_machine.do_action(event)
+            return True
+        except Exception:
+            # As pynetdicom's reactor does: the state machine cannot be
+            # trusted after this, so abort bypassing it and stop.
+            LOGGER.exception("Exception in the DUL, aborting association")
+            with contextlib.suppress(Exception):
+                self.socket.send(PROVIDER_ABORT)
+            self.assoc.is_aborted, self.assoc.is_established = True, False
+            self.assoc._kill = True
+            self.kill_dul()
+            return False
+
+    def _process_recv_primitive(self) -> bool:
+        self._flush()  # kept packed requests go before anything queued after them
+        return super()._process_recv_primitive()
+
+    def _peer_ready(self, timeout: float) -> bool:
+        """Whether the peer's socket has something to read (a closed one
+        counts: reading it reports the close), waiting up to `timeout`."""
+        peer = self.socket.socket if self.socket and self.socket._is_connected else None
+        if peer is None:
+            return self.state_machine.current_state == "Sta13"
+        if isinstance(peer, ssl.SSLSocket) and peer.pending():
+            return True  # decrypted bytes that select() cannot see
+        try:
+            readable, _, _ = select.select([peer], [], [], timeout)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+
+# Packed responses kept for one write up to this many bytes.
+UNSENT_LIMIT = 64 * 1024
+# An A-ABORT PDU from the service provider, no reason given (PS3.8 9.3.8, Table 9-26).
+PROVIDER_ABORT = struct.pack(">BxLxxBB", 0x07, 4, 0x02, 0x00)
+
+
 class WaitingDIMSEProvider(DIMSEServiceProvider):
     """pynetdicom's DIMSE provider, whose non-blocking get_msg() waits (up to
     LONGEST_SLEEP) for a message or for anything else the association thread
@@ -286,6 +469,28 @@ def _association_ended(association) -> bool:
     return True
 
 
+class InlineDIMSEProvider(WaitingDIMSEProvider):
+    """The DIMSE provider of an association whose DUL is run by its own
+    thread (InlineDUL): looking for a message runs the DUL until one comes,
+    or something else the association thread must act on (A-RELEASE,
+    A-ABORT, the end of the DUL), or up to LONGEST_SLEEP."""
+
+    def __init__(self, assoc):
+        super().__init__(assoc, threading.Event())
+        self.msg_queue = queue.Queue()
+
+    def get_msg(self, block: bool = False):
+        if block:
+            return super().get_msg(block=True)
+        dul = self.dul
+        if self.msg_queue.empty() and dul.to_user_queue.empty() and dul.is_alive():
+            dul.await_peer(LONGEST_SLEEP)
+        try:
+            return self.msg_queue.get_nowait()
+        except queue.Empty:
+            return None, None
+
+
 class GuardedSocket(AssociationSocket):
     """The peer's connection, reading whole PDUs within limits.
 
@@ -341,11 +546,17 @@ def longest_pdu(association) -> int:
     return max(announced, ASSOCIATION_PDU_CEILING)
 
 
-def wait_for_work(association) -> None:
-    """Give a new acceptor association, not yet started, a DUL and a DIMSE
-    provider that wait instead of polling, and a guarded socket."""
+def serve_in_one_thread(association) -> None:
+    """Give a new acceptor association, not yet started, a DUL run by its own
+    thread (InlineDUL) and a DIMSE provider that waits on it, a reactor loop
+    that does not sleep, and a guarded socket."""
     connection = association.dul.socket.socket
-    _sleep_between_work(association)
+    association.dul = InlineDUL(association)
+    association.dimse = InlineDIMSEProvider(association)
+    association._run_reactor = functools.partial(serve_until_ended, association)
+    # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
+    association.acse_timeout = association.acse_timeout
+    association.network_timeout = association.network_timeout
     # Its connection indication (Evt5) goes to the new DUL.
     association.set_socket(GuardedSocket(association, client_socket=connection))
 

@@ -36,7 +36,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from dimse import tls
 from dimse.handlers import associations, echo, find, routes, ups
-from dimse.reactor import wait_for_work
+from dimse.reactor import serve_in_one_thread
 from ris.audit.batches import WRITER as audit_writer
 
 LOGGER = logging.getLogger("dimse")
@@ -130,7 +130,7 @@ class RisRequestHandler(RequestHandler):
 
     def _create_association(self):
         association = super()._create_association()
-        wait_for_work(association)
+        serve_in_one_thread(association)
         reactor = association.run
         connection = self.request
         peer = "{}:{}".format(*self.client_address[:2])

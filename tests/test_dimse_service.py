@@ -141,16 +141,16 @@ def counting_calls(owner, name: str) -> list:
     return calls
 
 
-def assert_sleeps_while_idle(association) -> None:
-    """Over three LONGEST_SLEEPs of nothing to do, its DUL thread and its
-    association thread each look for work about three times."""
-    transport_looks = counting_calls(association.dul, "_wait_for_peer")
+def assert_sleeps_while_idle(association, transport_look: str) -> None:
+    """Over three LONGEST_SLEEPs of nothing to do, its association thread
+    (and its DUL thread, if it has one) look for work about three times."""
+    transport_looks = counting_calls(association.dul, transport_look)
     message_looks = counting_calls(association.dimse, "get_msg")
     idle = 3 * reactor.LONGEST_SLEEP
     time.sleep(idle)
     most = idle / reactor.LONGEST_SLEEP + 2
-    assert len(transport_looks) <= most
-    assert len(message_looks) <= most
+    assert 0 < len(transport_looks) <= most
+    assert 0 < len(message_looks) <= most
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,10 +163,31 @@ def test_an_idle_association_sleeps_and_still_answers_at_once(settings):
     try:
         assoc = associate(running.server_address[:2])
         [served] = running.active_associations
-        assert_sleeps_while_idle(served)
+        assert_sleeps_while_idle(served, "await_peer")
         assert assoc.send_c_echo().Status == 0x0000
         assoc.release()
         assert assoc.is_released
+    finally:
+        server.stop(running, grace=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accepted_association_is_served_by_one_thread(settings):
+    """dimse.reactor.InlineDUL: the association's thread runs its upper layer
+    itself; pynetdicom's own DUL thread beside it doubled the threads, and
+    handed every PDU from one to the other."""
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = True
+    running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
+    try:
+        before = threading.active_count()
+        peers = [associate(running.server_address[:2]) for _ in range(3)]
+        wait_until(lambda: len(running.active_associations) == 3)
+        # Each requestor here has two threads of its own (pynetdicom's client).
+        assert threading.active_count() - before == 3 * 2 + 3
+        for peer in peers:
+            assert peer.send_c_echo().Status == 0x0000
+            peer.release()
+        wait_until(lambda: threading.active_count() == before)
     finally:
         server.stop(running, grace=5)
 
@@ -182,7 +203,7 @@ def test_an_association_the_ris_requests_sleeps_too_and_its_requests_go_at_once(
     try:
         host, port = running.server_address[:2]
         assoc = _associate(RemoteAE(ae_title="RIS", host=host, port=port), Verification)
-        assert_sleeps_while_idle(assoc)
+        assert_sleeps_while_idle(assoc, "_wait_for_peer")
         seconds = []
         for _ in range(9):
             time.sleep(0.05)  # the association's thread is asleep again

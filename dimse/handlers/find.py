@@ -65,20 +65,13 @@ LISTEN_EVERY = 50
 
 
 def _let_the_peer_be_heard(assoc) -> None:
-    """Wait until the responses queued so far are sent, and a little more.
-
-    pynetdicom's DUL thread reads what the peer sends only in a turn when it
-    has nothing left to send; a long stream produced faster than it goes out
-    would keep it from ever reading a C-CANCEL (PS3.7 9.3.2.3) until the
-    stream is over. With an empty queue it takes a turn to read (waiting on
-    the socket, dimse.reactor.WakefulDUL), and a C-CANCEL already received is
-    then seen by event.is_cancelled. Streams shorter than LISTEN_EVERY never wait.
+    """Send the responses kept so far and act on what the peer has sent
+    meanwhile (dimse.reactor.InlineDUL.hear_peer): a C-CANCEL (PS3.7
+    9.3.2.3) is then seen by event.is_cancelled, an A-ABORT ends the stream.
+    The association's one thread otherwise reads from the peer only between
+    requests. Streams shorter than LISTEN_EVERY are not interrupted.
     """
-    outgoing = assoc.dul.to_provider_queue
-    deadline = time.monotonic() + 1.0  # a peer that stops reading holds us no longer
-    while outgoing.qsize() and time.monotonic() < deadline and assoc.is_established:
-        time.sleep(0.0005)
-    time.sleep(0.003)
+    assoc.dul.hear_peer()
 
 
 def _find(event, label: str, service: str, search):
