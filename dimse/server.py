@@ -38,6 +38,7 @@ from dimse import tls
 from dimse.handlers import associations, echo, find, routes, ups
 from dimse.reactor import serve_in_one_thread
 from ris.audit.batches import WRITER as audit_writer
+from ris.nodes.directory import DIRECTORY as remote_aes
 
 LOGGER = logging.getLogger("dimse")
 
@@ -265,6 +266,7 @@ def start(
         ssl_context=tls_context,
     )
     audit_writer.start()  # reads and refusals go to the audit trail in batches
+    remote_aes.start()  # calling AE titles looked up once, until the remote AEs change
     # What is loaded by now (Django, pydicom's dictionaries: some 86,000
     # objects) lives as long as the process: kept out of the collector's
     # passes. pynetdicom's server collects all garbage every 60 turns of its
@@ -321,3 +323,4 @@ def stop_all(servers: list[RisAssociationServer], grace: float | None = None) ->
             association.abort()
         server.server_close()  # closes the listening socket
         audit_writer.stop()  # the last listener's stop writes what waits
+        remote_aes.stop()

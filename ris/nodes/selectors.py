@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from ris.compiled import KeptQuery
+from ris.nodes.directory import DIRECTORY
 from ris.nodes.models import RemoteAE
 
 
@@ -17,7 +18,9 @@ def remote_ae_for_association(*, calling_ae_title: str) -> RemoteAE | None:
     """The enabled remote AE that may open an association with this calling AE title.
 
     Called for every incoming association, so it is one query on the unique
-    index of ae_title, compiled once per title (ENABLED_BY_TITLE). Padding
+    index of ae_title, compiled once per title (ENABLED_BY_TITLE), and its
+    answer is kept while PostgreSQL tells of every change (the DICOM
+    service's ris.nodes.directory; the instance is shared: read it). Padding
     spaces are not significant in an AE title. The health checks' title
     needs no row, nor the database: it is an AE allowed no service, so
     C-ECHO only.
@@ -29,7 +32,11 @@ def remote_ae_for_association(*, calling_ae_title: str) -> RemoteAE | None:
             may_report_mpps=False,
             may_use_ups=False,
         )
-    [values] = ENABLED_BY_TITLE.rows(calling_ae_title.strip()) or [None]
+    return DIRECTORY.lookup(calling_ae_title.strip(), _enabled_remote_ae)
+
+
+def _enabled_remote_ae(title: str) -> RemoteAE | None:
+    [values] = ENABLED_BY_TITLE.rows(title) or [None]
     if values is None:
         return None
     return RemoteAE.from_db(RemoteAE.objects.db, REMOTE_AE_FIELDS, values)

@@ -41,8 +41,11 @@ class Sleeper:
     def __init__(self, *, stop: threading.Event):
         self._stop = stop
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> bool:
         self._stop.wait(timeout)
+        return False
+
+    listening = False  # nothing is ever heard
 
     def close(self) -> None:
         pass
@@ -69,19 +72,26 @@ class Listener:
             LOGGER.warning("Cannot LISTEN yet (%s); polling until it can", error)
             self.close()
 
-    def wait(self, timeout: float) -> None:
-        """Return when `channel` gets a message, `timeout` seconds pass, or stop is set."""
+    def wait(self, timeout: float) -> bool:
+        """Return when `channel` gets a message (True), `timeout` seconds pass,
+        or stop is set."""
         deadline = time.monotonic() + timeout
         try:
             if self._database is None:
                 self._listen()
             while not self._stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
                 if self._notified(min(remaining, STOP_CHECK_INTERVAL)):
-                    return
+                    return True
         except (DjangoDatabaseError, psycopg.Error) as error:
             LOGGER.warning("Lost the LISTEN connection (%s); polling until it is back", error)
             self.close()
             self._stop.wait(max(0.0, deadline - time.monotonic()))
+        return False
+
+    @property
+    def listening(self) -> bool:
+        """Whether a message sent now would reach this listener."""
+        return self._database is not None
 
     def close(self) -> None:
         if self._database is not None:
