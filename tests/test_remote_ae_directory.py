@@ -71,3 +71,12 @@ def test_an_answer_read_before_a_change_was_heard_is_not_kept():
     directory.forget(trusted=False)
     assert directory.lookup("CT9", lambda title: "read again") == "read again"
     assert "CT9" not in directory
+
+
+def test_the_directory_keeps_no_more_than_its_limit(monkeypatch):
+    monkeypatch.setattr("ris.nodes.directory.MOST_KEPT", 2)
+    directory = RemoteAEDirectory()
+    directory.forget(trusted=True)
+    for title in ("A", "B", "C"):
+        assert directory.lookup(title, lambda title: None) is None
+    assert [title in directory for title in ("A", "B", "C")] == [True, True, False]

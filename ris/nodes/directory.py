@@ -29,6 +29,9 @@ REMOTE_AES_CHANGED = "remote_aes"
 # How often the watcher looks at its LISTEN connection when nothing comes:
 # how long a directory may go on trusting a connection lost without a word.
 WATCH_INTERVAL = 1.0
+# Unknown titles are answered too (None): a caller trying titles at random
+# fills the directory up to here, and is then looked up each time.
+MOST_KEPT = 4096
 
 
 class RemoteAEDirectory:
@@ -57,7 +60,8 @@ class RemoteAEDirectory:
                 pass
         answer = load(title)
         with self._lock:
-            if trusted and self._trusted and generation == self._generation:
+            unchanged = trusted and self._trusted and generation == self._generation
+            if unchanged and len(self._answers) < MOST_KEPT:
                 self._answers[title] = answer
         return answer
 
