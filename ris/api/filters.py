@@ -3,6 +3,7 @@
 from datetime import UTC
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
@@ -37,6 +38,20 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class IdField(forms.IntegerField):
+    """A row's id: a whole number a database column holds (64 bits). A
+    NumberFilter took any decimal, and SQLite fails on one over 64 bits."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -(2**63))
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    field_class = IdField
+
+
 class PatientFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(
         method="filter_name",
@@ -57,7 +72,7 @@ class PatientFilter(django_filters.FilterSet):
 
 
 class OrderFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="patient_id", help_text="The patient's id.")
+    patient = IdFilter(field_name="patient_id", help_text="The patient's id.")
     patient_id = django_filters.CharFilter(
         field_name="patient__patient_id", help_text="Patient ID (0010,0020), exact."
     )
@@ -101,9 +116,7 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class ScheduledStepFilter(django_filters.FilterSet):
-    order = django_filters.NumberFilter(
-        field_name="requested_procedure__order_id", help_text="The order's id."
-    )
+    order = IdFilter(field_name="requested_procedure__order_id", help_text="The order's id.")
     accession_number = django_filters.CharFilter(
         field_name="requested_procedure__order__accession_number"
     )
@@ -119,7 +132,7 @@ class ScheduledStepFilter(django_filters.FilterSet):
 
 
 class PerformedStepFilter(django_filters.FilterSet):
-    order = django_filters.NumberFilter(
+    order = IdFilter(
         field_name="scheduled_steps__requested_procedure__order_id",
         distinct=True,
         help_text="The id of an order whose steps it performs.",
