@@ -97,6 +97,7 @@ class RemoteAEDirectory:
     def _watch(self) -> None:
         listener = Listener(channel=REMOTE_AES_CHANGED, stop=self._stop)
         try:
+            self.forget(trusted=listener.listening)
             while not self._stop.is_set():
                 changed = listener.wait(WATCH_INTERVAL)
                 # Once listening again, what changed meanwhile was not heard.
