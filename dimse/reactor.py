@@ -547,17 +547,20 @@ def longest_pdu(association) -> int:
 
 
 def serve_in_one_thread(association) -> None:
-    """Give a new acceptor association, not yet started, a DUL run by its own
-    thread (InlineDUL) and a DIMSE provider that waits on it, a reactor loop
-    that does not sleep, and a guarded socket."""
-    connection = association.dul.socket.socket
+    """Give a new acceptor association, not yet started nor connected, a DUL
+    run by its own thread (InlineDUL) and a DIMSE provider that waits on it,
+    and a reactor loop that does not sleep."""
     association.dul = InlineDUL(association)
     association.dimse = InlineDIMSEProvider(association)
     association._run_reactor = functools.partial(serve_until_ended, association)
     # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
     association.acse_timeout = association.acse_timeout
     association.network_timeout = association.network_timeout
-    # Its connection indication (Evt5) goes to the new DUL.
+
+
+def connect(association, connection: socket.socket) -> None:
+    """Give an association its peer's connection, read through a GuardedSocket;
+    the connection's indication (Evt5) goes to its DUL."""
     association.set_socket(GuardedSocket(association, client_socket=connection))
 
 

@@ -18,11 +18,14 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from pynetdicom import AE, _config, evt
+from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom.association import Association
 from pynetdicom.sop_class import (
     ModalityPerformedProcedureStep,
     ModalityWorklistInformationFind,
@@ -32,11 +35,15 @@ from pynetdicom.sop_class import (
     UnifiedProcedureStepWatch,
     Verification,
 )
-from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
+from pynetdicom.transport import (
+    AddressInformation,
+    RequestHandler,
+    ThreadedAssociationServer,
+)
 
 from dimse import tls
 from dimse.handlers import associations, echo, find, routes, ups
-from dimse.reactor import serve_in_one_thread
+from dimse.reactor import connect, serve_in_one_thread
 from ris.audit.batches import WRITER as audit_writer
 from ris.nodes.directory import DIRECTORY as remote_aes
 
@@ -64,6 +71,14 @@ class RisAssociationServer(ThreadedAssociationServer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.contexts = ContextTemplates(self.contexts)
+        self.local_address = AddressInformation.from_tuple(self.server_address)
+        self.prepared = PreparedAssociations(self)
+
+    def server_close(self):
+        # Also called by TCPServer's constructor when the port cannot be bound, before `prepared`.
+        if hasattr(self, "prepared"):
+            self.prepared.stop()
+        super().server_close()
 
     def get_request(self):
         client_socket, address = self.socket.accept()
@@ -75,6 +90,90 @@ class RisAssociationServer(ThreadedAssociationServer):
 
     def process_request(self, request, client_address):
         self.process_request_thread(request, client_address)
+
+
+class PreparedAssociations:
+    """The server's next association, made while the service is idle.
+
+    Making an acceptor association (pynetdicom's objects, our DUL, the
+    presentation contexts, the event handlers) took 0.4 ms of the accepting
+    thread. It ran as the modality's connection arrived, on the modality's
+    own core (the kernel wakes the acceptor where the connection came from),
+    and the modality's A-ASSOCIATE-RQ waited for it: 0.5 ms from SYN to
+    request against 0.07 ms with wlmscpfs (docs/benchmarks.md). Now the
+    accepting thread takes an association made beforehand and gives it only
+    what belongs to the connection: the peer's address and socket. The next
+    one is made by a thread of its own, PREPARE_AFTER the last was taken,
+    once that one is likely past its own set-up. A burst of connections
+    finds none ready and makes each as before.
+    """
+
+    def __init__(self, server: "RisAssociationServer"):
+        self._server = server
+        self._ready = None
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._stopped = False
+        self._maker = threading.Thread(target=self._make, name="association-maker", daemon=True)
+        self._maker.start()
+        self._wanted.set()
+
+    @property
+    def ready(self) -> Association | None:
+        """The association made for the next connection, if there is one now."""
+        return self._ready
+
+    def take(self) -> Association:
+        """The association made beforehand, or one made now."""
+        with self._lock:
+            association, self._ready = self._ready, None
+        self._wanted.set()
+        return association or make_acceptor(self._server)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wanted.set()
+
+    def _make(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            time.sleep(PREPARE_AFTER)
+            if self._stopped:
+                return
+            try:
+                association = make_acceptor(self._server)
+            except Exception:  # made again in the accepting thread, where it fails loudly
+                LOGGER.exception("Could not prepare an association")
+                continue
+            with self._lock:
+                self._ready = association
+
+
+PREPARE_AFTER = 0.02  # seconds
+
+
+def make_acceptor(server: "RisAssociationServer") -> Association:
+    """An acceptor association of the server, ready for a connection (as
+    pynetdicom's RequestHandler makes it, with our DUL: serve_in_one_thread)."""
+    ae = server.ae
+    association = Association(ae, MODE_ACCEPTOR)
+    association._server = server
+    acceptor = association.acceptor
+    acceptor.maximum_length = ae.maximum_pdu_size
+    acceptor.ae_title = server.ae_title
+    acceptor.address_info = server.local_address
+    acceptor.implementation_class_uid = ae.implementation_class_uid
+    acceptor.implementation_version_name = ae.implementation_version_name
+    acceptor.supported_contexts = copy.deepcopy(server.contexts)
+    for event, handlers in server._handlers.items():
+        if event.is_intervention and handlers:
+            association.bind(event, *handlers)
+        elif isinstance(event, evt.NotificationEvent):
+            for handler, arguments in handlers:
+                association.bind(event, handler, arguments)
+    serve_in_one_thread(association)
+    return association
 
 
 def bound_each_wait(connection: socket.socket, seconds: float | None) -> None:
@@ -130,8 +229,11 @@ class RisRequestHandler(RequestHandler):
     associations leave no connection behind."""
 
     def _create_association(self):
-        association = super()._create_association()
-        serve_in_one_thread(association)
+        association = self.server.prepared.take()
+        # pynetdicom's server finds its acceptors by this name (active_associations).
+        association.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"
+        association.requestor.address_info = self.remote
+        connect(association, self.request)
         reactor = association.run
         connection = self.request
         peer = "{}:{}".format(*self.client_address[:2])

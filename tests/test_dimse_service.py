@@ -193,6 +193,25 @@ def test_an_accepted_association_is_served_by_one_thread(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_next_association_is_made_before_its_connection_comes(settings):
+    """dimse.server.PreparedAssociations: the accepting thread gives a ready
+    association its connection; another is made while the service is idle."""
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = True
+    running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
+    try:
+        for _ in range(2):
+            wait_until(lambda: running.prepared.ready is not None)
+            ready = running.prepared.ready
+            peer = associate(running.server_address[:2])
+            assert running.active_associations == [ready]
+            assert peer.send_c_echo().Status == 0x0000
+            peer.release()
+            wait_until(lambda: not running.active_associations)
+    finally:
+        server.stop(running, grace=5)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_association_the_ris_requests_sleeps_too_and_its_requests_go_at_once(settings):
     """The dispatcher's associations (dimse.reactor.WakefulAE) sleep while it
     holds them open; a request from the dispatcher's thread wakes the
