@@ -4,9 +4,18 @@ from datetime import UTC, datetime
 
 import pytest
 from pydicom import Dataset
+from pynetdicom.dsutils import encode
 
+from ris.dicom.errors import IdentifierError
+from ris.dicom.wire import EncodedDataset, WireEncoding
 from ris.scheduling.models import OtherPatientID
-from ris.scheduling.worklist import WorklistRows, in_pages, worklist_find
+from ris.scheduling.worklist import (
+    WorklistRows,
+    _kept_plan,
+    _settings_planned_with,
+    in_pages,
+    worklist_find,
+)
 from ris.scheduling.worklist.keys import TOP_LEVEL_KEYS, SequenceKey
 from ris.scheduling.worklist.query import FIRST_PAGES
 from tests.factories import (
@@ -133,3 +142,32 @@ def test_a_condition_holding_a_subquery_is_compiled_each_time():
     for _ in range(2):
         assert len(list(worklist_find(request))) == 1
     assert FIRST_PAGES.compiled.cache_info().currsize == 0
+
+
+def on_the_wire(dataset: Dataset) -> EncodedDataset:
+    """The identifier's bytes as a modality sends them (Implicit VR Little Endian)."""
+    return EncodedDataset(encode(dataset, True, True), WireEncoding(implicit_vr=True))
+
+
+def test_an_identifier_as_it_came_is_planned_once_and_its_rows_read_afresh(settings):
+    """worklist_find keeps the plan made of an identifier's bytes (and of the
+    settings it was made with); the rows are read on every call."""
+    station = StationFactory(ae_title="CT_KEPT")
+    asked = on_the_wire(identifier(ScheduledStationAETitle="CT_KEPT"))
+
+    def steps() -> int:
+        return len(list(worklist_find(asked, asked.encoding)))
+
+    assert steps() == 0
+    ScheduledProcedureStepFactory(station=station)
+    assert steps() == 1
+    plan = _kept_plan(asked, asked.encoding, _settings_planned_with())
+    assert _kept_plan(asked, asked.encoding, _settings_planned_with()) is plan
+    settings.RIS_WORKLIST_STATUSES = ["STARTED"]
+    assert steps() == 0  # another plan: the statuses shown are part of its key
+
+
+def test_an_identifier_that_cannot_be_decoded_is_an_identifier_error():
+    garbage = EncodedDataset(b"not deflated", WireEncoding(deflated=True))
+    with pytest.raises(IdentifierError):
+        list(worklist_find(garbage, garbage.encoding))

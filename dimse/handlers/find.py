@@ -23,7 +23,7 @@ from ris.dicom.statuses import (
     UNABLE_TO_PROCESS,
 )
 from ris.dicom.statuses import FIND_NOT_AUTHORIZED as NOT_AUTHORIZED
-from ris.dicom.wire import WireEncoding
+from ris.dicom.wire import EncodedDataset, WireEncoding
 from ris.health import DATABASE_UNAVAILABLE
 from ris.nodes.models import Service
 from ris.scheduling.worklist import worklist_find
@@ -32,13 +32,14 @@ from ris.ups.query import workitem_find
 LOGGER = logging.getLogger("dimse")
 
 
-def _worklist(identifier: Dataset, encoding: WireEncoding):
-    # Worklist answers come encoded as they go out: a query may have hundreds.
-    return worklist_find(identifier, encoding)
+def _worklist(event, encoding: WireEncoding):
+    # The identifier's bytes as they came: the domain keeps the plan made of
+    # them. Answers come encoded as they go out: a query may have hundreds.
+    return worklist_find(EncodedDataset(event.request.Identifier.getvalue(), encoding), encoding)
 
 
-def _workitems(identifier: Dataset, encoding: WireEncoding):
-    return workitem_find(identifier)
+def _workitems(event, encoding: WireEncoding):
+    return workitem_find(_identifier(event))
 
 
 # What each C-FIND SOP class searches: (log label, service, search function).
@@ -105,7 +106,7 @@ def _search_and_answer(event, label: str, service: str, search) -> tuple[int | D
     try:
         if not may_use(event.assoc, service):
             raise DicomError(f"This AE may not query the {label} worklist", status=NOT_AUTHORIZED)
-        results = search(_identifier(event), WireEncoding.of(event.context.transfer_syntax))
+        results = search(event, WireEncoding.of(event.context.transfer_syntax))
         pending = PendingResponses(event)
         for response, all_keys_known in results:
             if matches and matches % LISTEN_EVERY == 0:
