@@ -473,22 +473,24 @@ class InlineDIMSEProvider(WaitingDIMSEProvider):
     """The DIMSE provider of an association whose DUL is run by its own
     thread (InlineDUL): looking for a message runs the DUL until one comes,
     or something else the association thread must act on (A-RELEASE,
-    A-ABORT, the end of the DUL), or up to LONGEST_SLEEP."""
+    A-ABORT, the end of the DUL), or up to LONGEST_SLEEP; with `block`,
+    until a message comes or the DUL ends."""
 
     def __init__(self, assoc):
         super().__init__(assoc, threading.Event())
         self.msg_queue = queue.Queue()
 
     def get_msg(self, block: bool = False):
-        if block:
-            return super().get_msg(block=True)
         dul = self.dul
-        if self.msg_queue.empty() and dul.to_user_queue.empty() and dul.is_alive():
-            dul.await_peer(LONGEST_SLEEP)
-        try:
-            return self.msg_queue.get_nowait()
-        except queue.Empty:
-            return None, None
+        while True:
+            if self.msg_queue.empty() and dul.to_user_queue.empty() and dul.is_alive():
+                dul.await_peer(LONGEST_SLEEP)
+            try:
+                return self.msg_queue.get_nowait()
+            except queue.Empty:
+                # An A-RELEASE or A-ABORT for the association thread ends a wait too.
+                if not (block and dul.is_alive() and dul.to_user_queue.empty()):
+                    return None, None
 
 
 class GuardedSocket(AssociationSocket):
