@@ -32,6 +32,8 @@ WATCH_INTERVAL = 1.0
 # Unknown titles are answered too (None): a caller trying titles at random
 # fills the directory up to here, and is then looked up each time.
 MOST_KEPT = 4096
+# How long start() waits for the LISTEN connection (seconds).
+START_WAIT = 5.0
 
 
 class RemoteAEDirectory:
@@ -80,10 +82,14 @@ class RemoteAEDirectory:
             if connection.vendor != "postgresql" or self._watcher is not None:
                 return
             self._stop.clear()
+            started = threading.Event()
             self._watcher = threading.Thread(
-                target=self._watch, name="remote-ae-directory", daemon=True
+                target=self._watch, args=(started,), name="remote-ae-directory", daemon=True
             )
             self._watcher.start()
+        # Back once its LISTEN is up (or has failed): the service then starts
+        # with its one connection for it open, and trusting it.
+        started.wait(START_WAIT)
 
     def stop(self) -> None:
         with self._lock:
@@ -94,10 +100,11 @@ class RemoteAEDirectory:
         self._stop.set()
         watcher.join()
 
-    def _watch(self) -> None:
+    def _watch(self, started: threading.Event) -> None:
         listener = Listener(channel=REMOTE_AES_CHANGED, stop=self._stop)
         try:
             self.forget(trusted=listener.listening)
+            started.set()
             while not self._stop.is_set():
                 changed = listener.wait(WATCH_INTERVAL)
                 # Once listening again, what changed meanwhile was not heard.
@@ -106,6 +113,7 @@ class RemoteAEDirectory:
         except Exception:
             LOGGER.exception("The remote AE directory stopped watching; it keeps nothing now")
         finally:
+            started.set()
             self.forget(trusted=False)
             listener.close()
 
