@@ -550,14 +550,8 @@ def longest_pdu(association) -> int:
 
 def serve_in_one_thread(association) -> None:
     """Give a new acceptor association, not yet started nor connected, a DUL
-    run by its own thread (InlineDUL) and a DIMSE provider that waits on it,
-    and a reactor loop that does not sleep."""
-    association.dul = InlineDUL(association)
-    association.dimse = InlineDIMSEProvider(association)
-    association._run_reactor = functools.partial(serve_until_ended, association)
-    # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
-    association.acse_timeout = association.acse_timeout
-    association.network_timeout = association.network_timeout
+    run by its own thread (InlineDUL) and a DIMSE provider that waits on it."""
+    _replace_upper_layer(association, InlineDUL(association), InlineDIMSEProvider(association))
 
 
 def connect(association, connection: socket.socket) -> None:
@@ -571,13 +565,19 @@ def _sleep_between_work(association) -> threading.Event:
     and its reactor loop with one that does not sleep; the event that wakes
     its thread."""
     inbox = threading.Event()
-    association.dul = WakefulDUL(association, inbox)
-    association.dimse = WaitingDIMSEProvider(association, inbox)
+    dul, dimse = WakefulDUL(association, inbox), WaitingDIMSEProvider(association, inbox)
+    _replace_upper_layer(association, dul, dimse)
+    return inbox
+
+
+def _replace_upper_layer(association, dul, dimse) -> None:
+    """Give a new association this DUL and DIMSE provider, and a reactor loop
+    that does not sleep (serve_until_ended)."""
+    association.dul, association.dimse = dul, dimse
     association._run_reactor = functools.partial(serve_until_ended, association)
     # The ARTIM and idle timers live in the DUL: give the new one the association's timeouts.
     association.acse_timeout = association.acse_timeout
     association.network_timeout = association.network_timeout
-    return inbox
 
 
 class RingingCheckpoint(threading.Event):

@@ -35,7 +35,7 @@ LOGGER = logging.getLogger("dimse")
 def _worklist(event, encoding: WireEncoding):
     # The identifier's bytes as they came: the domain keeps the plan made of
     # them. Answers come encoded as they go out: a query may have hundreds.
-    return worklist_find(EncodedDataset(event.request.Identifier.getvalue(), encoding), encoding)
+    return worklist_find(EncodedDataset(_identifier_bytes(event), encoding), encoding)
 
 
 def _workitems(event, encoding: WireEncoding):
@@ -68,7 +68,8 @@ LISTEN_EVERY = 50
 def _let_the_peer_be_heard(assoc) -> None:
     """Send the responses kept so far and act on what the peer has sent
     meanwhile (dimse.reactor.InlineDUL.hear_peer): a C-CANCEL (PS3.7
-    9.3.2.3) is then seen by event.is_cancelled, an A-ABORT ends the stream.
+    9.3.2.3) is then seen by event.is_cancelled, and after an A-ABORT
+    nothing more is sent.
     The association's one thread otherwise reads from the peer only between
     requests. Streams shorter than LISTEN_EVERY are not interrupted.
     """
@@ -137,3 +138,11 @@ def _identifier(event) -> Dataset:
         return event.identifier
     except Exception as error:
         raise IdentifierError(f"The identifier could not be decoded: {error}") from error
+
+
+def _identifier_bytes(event) -> bytes:
+    """The request's identifier as it came (a request without one has none to match)."""
+    try:
+        return event.request.Identifier.getvalue()
+    except AttributeError as error:
+        raise IdentifierError(f"The request has no identifier: {error}") from error

@@ -45,8 +45,6 @@ class Sleeper:
         self._stop.wait(timeout)
         return False
 
-    listening = False  # nothing is ever heard
-
     def close(self) -> None:
         pass
 
