@@ -7,6 +7,7 @@ import socketserver
 import subprocess
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,9 @@ class MppsScp:
         # A destination that takes one message per association, and aborts
         # one that brings a second.
         self.one_per_association = False
-        self._served: set[int] = set()
+        # The associations served once; weakly held, since an id() is reused
+        # once its association is freed, and a new one looked served.
+        self._served = weakref.WeakSet()
         self._server = None
 
     def start(self, *sop_classes) -> None:
@@ -163,10 +166,10 @@ class MppsScp:
 
     def _record(self, event, operation, uid, dataset):
         if self.one_per_association:
-            if id(event.assoc) in self._served:
+            if event.assoc in self._served:
                 event.assoc.abort()
                 return 0x0110, None
-            self._served.add(id(event.assoc))
+            self._served.add(event.assoc)
         self.begun += 1
         time.sleep(self.delay)
         requestor, acceptor = event.assoc.requestor, event.assoc.acceptor

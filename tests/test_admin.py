@@ -143,7 +143,7 @@ def test_the_admin_refuses_a_double_booking_too(client, admin_user):
         page,
         {
             "requested_procedure": other.requested_procedure_id,
-            "start_0": start.strftime("%Y-%m-%d"),
+            "start_0": (start + timedelta(minutes=5)).strftime("%Y-%m-%d"),
             "start_1": (start + timedelta(minutes=5)).strftime("%H:%M:00"),
             "expected_duration": "00:20:00",
             "station": station.pk,
