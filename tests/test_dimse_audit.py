@@ -10,6 +10,7 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ModalityPerformedProcedureStep as MPPS
 
+from dimse.handlers.audit import _keys_of
 from ris.audit.batches import WRITER, BatchWriter
 from ris.audit.context import Actor
 from ris.audit.models import ActorKind, AuditEvent
@@ -61,6 +62,22 @@ def test_a_worklist_query_is_recorded_with_its_keys_but_no_patient_data(dicom_se
     assert event.detail["other_keys"] == ["PatientName"]
     assert "Müller" not in json.dumps(event.detail, ensure_ascii=False)
     assert step.requested_procedure.order.patient.patient_id not in json.dumps(event.detail)
+
+
+def test_a_query_asked_again_is_recorded_alike_from_the_keys_kept(dicom_service):
+    """The keys are read once per identifier (dimse.handlers.audit._keys_of)."""
+    ScheduledProcedureStepFactory(station__ae_title="CT1")
+    query = station_query("CT7")  # a station no other test asks for: not kept yet
+    for _ in range(2):
+        mwl_find(dicom_service, query, "CT7")
+    hits_before = _keys_of.cache_info().hits
+    mwl_find(dicom_service, query, "CT7")
+
+    assert _keys_of.cache_info().hits == hits_before + 1
+    first, _, third = dicom_events()
+    assert first.detail["keys"] == third.detail["keys"]
+    assert first.detail["keys"]["ScheduledStationAETitle"] == "CT7"
+    assert first.detail["other_keys"] == third.detail["other_keys"] == []
 
 
 def test_a_refused_query_is_recorded_as_a_failure(dicom_service, settings):
