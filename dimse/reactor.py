@@ -219,12 +219,13 @@ class InlineDUL(DULServiceProvider):
     - receive_pdu(wait=True) and InlineDIMSEProvider.get_msg() wait in
       select() on the peer's socket, then read and act on what came;
     - hear_peer() acts on what the peer has sent meanwhile, without waiting
-      (a C-CANCEL during a long C-FIND).
+      (a C-CANCEL during a long C-FIND);
+    - send_kept() sends the packed requests kept so far (below).
 
     Packed P-DATA requests (PackedData) in the Data Transfer state are kept
-    and sent in one write, before anything else is sent and before the
-    thread waits for the peer: a C-FIND's pending responses and its final
-    one go out together. The state machine is pynetdicom's; a lock keeps
+    and sent in one write, before anything else is sent, before the thread
+    waits for the peer, or when asked (send_kept): a C-FIND's pending
+    responses go out a few writes, not one each. The state machine is pynetdicom's; a lock keeps
     another thread's abort (the service's shutdown) from running a turn at
     the same time.
     """
@@ -289,6 +290,11 @@ class InlineDUL(DULServiceProvider):
             with self._turns:
                 self._turn(read=True)
         self._work_off()
+
+    def send_kept(self) -> None:
+        """Send the packed requests kept so far, now."""
+        with self._turns:
+            self._flush()
 
     def hear_peer(self) -> None:
         """Send what is due, and act on whatever the peer has sent, without waiting."""
@@ -423,6 +429,29 @@ class WaitingDIMSEProvider(DIMSEServiceProvider):
             return None, None
 
 
+class Gauge:
+    """How many of something are in progress, across threads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.value = 0
+
+    @contextlib.contextmanager
+    def counting(self):
+        with self._lock:
+            self.value += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.value -= 1
+
+
+# The DIMSE requests the process is serving now, on all its associations: a
+# measure of how busy it is (dimse.handlers.pending).
+REQUESTS_IN_SERVICE = Gauge()
+
+
 def serve_until_ended(association) -> None:
     """An established association's reactor: serve each DIMSE request as it
     comes, until the association is released, aborted or timed out.
@@ -443,7 +472,8 @@ def serve_until_ended(association) -> None:
         association._is_paused = False
         context_id, message = association.dimse.get_msg(block=False)
         if message:
-            association._serve_request(message, context_id)
+            with REQUESTS_IN_SERVICE.counting():
+                association._serve_request(message, context_id)
         if _association_ended(association):
             return
 

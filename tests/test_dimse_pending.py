@@ -2,6 +2,7 @@
 dimse.handlers.pending): the same bytes pynetdicom would send, and whole
 responses at any PDU size."""
 
+import threading
 from io import BytesIO
 
 import pytest
@@ -13,7 +14,8 @@ from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
 from dimse.commands import DATA_SET_PRESENT, packed_response, response_command_set
-from dimse.reactor import PackedData
+from dimse.handlers import find
+from dimse.reactor import REQUESTS_IN_SERVICE, PackedData
 from ris.scheduling.models import Station
 from tests.dimse_helpers import matches, mwl_find, scu
 from tests.factories import ScheduledProcedureStepFactory
@@ -102,3 +104,59 @@ def test_responses_arrive_whole_at_any_maximum_pdu_length(dicom_service, maximum
         step.sps_id for step in steps
     )
     assert {item.CommentsOnTheScheduledProcedureStep for item in items} == {"x" * 300}
+
+
+def gated_worklist(monkeypatch, first_seen: threading.Event, waited: list[bool]):
+    """Make the service's worklist search wait, after its first match, until
+    the client has that match (first_seen) or a second has passed; `waited`
+    gets whether the client had it."""
+    search = find.MWL[2]
+
+    def gated(event, encoding):
+        results = iter(search(event, encoding))
+        yield next(results)
+        waited.append(first_seen.wait(timeout=1))
+        yield from results
+
+    monkeypatch.setattr(find, "MWL", (*find.MWL[:2], gated))
+
+
+def find_noting_the_first(address, first_seen: threading.Event) -> list:
+    identifier = Dataset()
+    identifier.PatientName = ""
+    identifier.ScheduledProcedureStepSequence = [Dataset()]
+    assoc = scu().associate(*address, ae_title="RIS")
+    try:
+        statuses = []
+        for status, _ in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
+            first_seen.set()
+            statuses.append(int(status.Status))
+        return statuses
+    finally:
+        assoc.release()
+
+
+def test_a_lone_query_sends_its_first_response_before_the_rest_are_made(dicom_service, monkeypatch):
+    """With no other request in service, the modality gets the first match
+    while the service makes the next (dimse.handlers.pending)."""
+    ScheduledProcedureStepFactory.create_batch(3)
+    first_seen, waited = threading.Event(), []
+    gated_worklist(monkeypatch, first_seen, waited)
+
+    statuses = find_noting_the_first(dicom_service, first_seen)
+
+    assert statuses == [0xFF00, 0xFF00, 0xFF00, 0x0000]
+    assert waited == [True]
+
+
+def test_a_query_among_others_sends_its_responses_together(dicom_service, monkeypatch):
+    """While other requests are in service, the responses are kept for one write."""
+    ScheduledProcedureStepFactory.create_batch(3)
+    first_seen, waited = threading.Event(), []
+    gated_worklist(monkeypatch, first_seen, waited)
+
+    with REQUESTS_IN_SERVICE.counting():  # another association's request
+        statuses = find_noting_the_first(dicom_service, first_seen)
+
+    assert statuses == [0xFF00, 0xFF00, 0xFF00, 0x0000]
+    assert waited == [False]

@@ -26,19 +26,30 @@ from dimse.commands import (
     RESPONSE_COMMAND_FIELDS,
     response_command_set,
 )
-from dimse.reactor import PackedData
+from dimse.reactor import REQUESTS_IN_SERVICE, PackedData
 from ris.dicom.statuses import PENDING, PENDING_UNSUPPORTED_KEYS
 from ris.dicom.wire import EncodedDataset, WireEncoding
 
 
 class PendingResponses:
-    """Sends the pending responses of one C-FIND request."""
+    """Sends the pending responses of one C-FIND request.
+
+    The association's DUL keeps them for one write (dimse.reactor.InlineDUL).
+    While this is the only request the process is serving, what it kept is
+    sent once the 1st, 2nd, 4th, 8th... response is made: the modality works
+    on the first responses (DCMTK's findscu writes each to a file) while the
+    rest are made, in a number of writes that grows as the logarithm of the
+    matches. Otherwise all go in one write at the end: with other requests
+    waiting for the CPU, the extra writes and the peer's extra wake-ups cost
+    throughput (docs/benchmarks.md).
+    """
 
     def __init__(self, event):
         self.dul = event.assoc.dul
         self.context_id = event.context.context_id
         self.encoding = WireEncoding.of(event.context.transfer_syntax)
         self.max_pdu = event.assoc.dimse.maximum_pdu_size
+        self.sent = 0
         request = event.request
         command_field = RESPONSE_COMMAND_FIELDS[C_FIND]
         self.commands = {
@@ -53,7 +64,7 @@ class PendingResponses:
         }
 
     def send(self, status: int, identifier: Dataset | EncodedDataset) -> None:
-        """Queue one pending response (0xFF00 or 0xFF01) for the DUL to send, in order."""
+        """Give one pending response (0xFF00 or 0xFF01) to the DUL to send, in order."""
         command = self.commands[status]
         if isinstance(identifier, EncodedDataset):
             if identifier.encoding != self.encoding:
@@ -68,6 +79,9 @@ class PendingResponses:
             raise ValueError("The response identifier could not be encoded")
         for pdvs in self._pdus(command, data):
             self.dul.send_pdu(PackedData.of(pdvs))
+        self.sent += 1
+        if self.sent & (self.sent - 1) == 0 and REQUESTS_IN_SERVICE.value <= 1:
+            self.dul.send_kept()  # the 1st, 2nd, 4th, 8th...
 
     def _pdus(self, command: bytes, data: bytes):
         """The PDVs of each P-DATA-TF PDU: both in one when they fit, else each
