@@ -13,6 +13,7 @@ from datetime import date, time
 from decimal import Decimal
 from functools import lru_cache
 
+import psycopg
 from django.db import connections
 from django.db.models import Q, QuerySet
 
@@ -31,8 +32,11 @@ class KeptQuery:
     def rows(self, *question: Hashable) -> list[tuple]:
         alias, query, sql, params, selected = self.compiled(*question)
         connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        with _cursor(connection) as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(_statement(connection, sql, params))
+            else:
+                cursor.execute(sql, params)
             rows = cursor.fetchall()
         # Converted by a compiler bound to this thread's connection.
         compiler = query.get_compiler(connection=connection)
@@ -46,6 +50,38 @@ class KeptQuery:
         sql, params = compiler.as_sql()
         selected = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
         return queryset.db, queryset.query, sql, params, selected
+
+
+def _cursor(connection):
+    """A cursor on the connection; on PostgreSQL one whose statements are
+    prepared (ris.settings sets psycopg's prepare_threshold to 0: prepared on
+    their first execution).
+
+    Django's cursors bind parameters on the client, and psycopg prepares no
+    statement of theirs; this one binds them on the server (psycopg's
+    Cursor). It is wrapped as Django wraps its own (query logging, execute
+    wrappers, Django's database errors).
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
+def _statement(connection, sql: str, params) -> str:
+    """The statement with its values written in, as Django's client-side
+    binding sends it.
+
+    Prepared as it is, it is planned once per connection, for these very
+    values: PostgreSQL keeps the plan of a statement without parameters.
+    A modality asks the same question all day, and planning the worklist's
+    join was half of its SQL time (0.6 of 1.1 ms at 100,000 steps,
+    docs/benchmarks.md).
+    """
+    return psycopg.ClientCursor(connection.connection).mogrify(sql, params)
 
 
 # Values that compare by value. Expressions and subqueries (an EXISTS)

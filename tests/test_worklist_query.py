@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from pydicom import Dataset
 from pynetdicom.dsutils import encode
 
@@ -60,6 +61,27 @@ def test_one_sql_query_answers_a_c_find_however_many_matches(django_assert_num_q
     with django_assert_num_queries(1):
         responses = list(worklist_find(every_key()))
     assert len(responses) == 20
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepares statements")
+def test_a_question_asked_again_is_planned_once_per_connection():
+    """The statement is prepared with its values written in (ris.compiled): the
+    second answer reuses the first one's plan, and is the same."""
+    station = StationFactory(ae_title="PREPARED1")
+    ScheduledProcedureStepFactory.create_batch(2, station=station)
+    question = identifier(ScheduledStationAETitle="PREPARED1")
+
+    answers = [[response.data for response, _ in worklist_find(question)] for _ in range(2)]
+
+    assert len(answers[0]) == 2
+    assert answers[0] == answers[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["%'PREPARED1'%"],
+        )
+        assert cursor.fetchall() == [(2, 0)]
 
 
 def every_key() -> Dataset:
