@@ -225,9 +225,9 @@ class InlineDUL(DULServiceProvider):
     Packed P-DATA requests (PackedData) in the Data Transfer state are kept
     and sent in one write, before anything else is sent, before the thread
     waits for the peer, or when asked (send_kept): a C-FIND's pending
-    responses go out a few writes, not one each. The state machine is pynetdicom's; a lock keeps
-    another thread's abort (the service's shutdown) from running a turn at
-    the same time.
+    responses go out in a few writes, not one each. The state machine is
+    pynetdicom's; a lock keeps another thread's abort (the service's
+    shutdown) from running a turn at the same time.
     """
 
     def __init__(self, assoc):
