@@ -34,7 +34,7 @@ class KeptQuery:
         connection = connections[alias]
         with _cursor(connection) as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(_statement(connection, sql, params))
+                _execute_prepared(connection, cursor, sql, params)
             else:
                 cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -53,15 +53,11 @@ class KeptQuery:
 
 
 def _cursor(connection):
-    """A cursor on the connection; on PostgreSQL one whose statements are
-    prepared (ris.settings sets psycopg's prepare_threshold to 0: prepared on
-    their first execution).
-
-    Django's cursors bind parameters on the client, and psycopg prepares no
-    statement of theirs; this one binds them on the server (psycopg's
-    Cursor). It is wrapped as Django wraps its own (query logging, execute
-    wrappers, Django's database errors).
-    """
+    """A cursor on the connection; on PostgreSQL one that binds parameters on
+    the server (psycopg's Cursor), which psycopg can prepare statements for
+    (Django's cursors bind on the client, and psycopg prepares none of
+    theirs). It is wrapped as Django wraps its own: query logging, execute
+    wrappers, Django's database errors."""
     if connection.vendor != "postgresql":
         return connection.cursor()
     connection.ensure_connection()
@@ -71,17 +67,29 @@ def _cursor(connection):
     return connection.make_cursor(cursor)
 
 
-def _statement(connection, sql: str, params) -> str:
-    """The statement with its values written in, as Django's client-side
-    binding sends it.
+def _execute_prepared(connection, cursor, sql: str, params) -> None:
+    """Execute the statement with its values written in (as Django's
+    client-side binding sends it), prepared on this connection.
 
     Prepared as it is, it is planned once per connection, for these very
     values: PostgreSQL keeps the plan of a statement without parameters.
     A modality asks the same question all day, and planning the worklist's
     join was half of its SQL time (0.6 of 1.1 ms at 100,000 steps,
     docs/benchmarks.md).
+
+    psycopg prepares only while the connection's prepare_threshold is set
+    (0: at the first execution), and while it is set it also counts every
+    other statement of the connection, keeping up to 100 of their texts: an
+    audit batch's insert is hundreds of kilobytes. So it is set for this
+    statement only; psycopg keeps the prepared ones by their text meanwhile.
     """
-    return psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+    raw = connection.connection
+    statement = psycopg.ClientCursor(raw).mogrify(sql, params)
+    threshold, raw.prepare_threshold = raw.prepare_threshold, 0
+    try:
+        cursor.execute(statement)
+    finally:
+        raw.prepare_threshold = threshold
 
 
 # Values that compare by value. Expressions and subqueries (an EXISTS)

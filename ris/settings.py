@@ -96,11 +96,6 @@ def _database_from_environment() -> dict:
     database = env.db_url_config(url)
     database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     database["CONN_HEALTH_CHECKS"] = True
-    if database["ENGINE"] == "django.db.backends.postgresql":
-        # Statements run through a server-binding cursor (ris.compiled: the
-        # worklist's, the calling AE's) are prepared on their first execution;
-        # Django's own cursors bind on the client, and psycopg prepares none of theirs.
-        database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
     if database["ENGINE"] == "django.db.backends.postgresql" and env.bool(
         "DATABASE_POOL", default=True
     ):

@@ -82,6 +82,8 @@ def test_a_question_asked_again_is_planned_once_per_connection():
             ["%'PREPARED1'%"],
         )
         assert cursor.fetchall() == [(2, 0)]
+    # Django's own statements are neither prepared nor counted for it.
+    assert connection.connection.prepare_threshold is None
 
 
 def every_key() -> Dataset:
