@@ -30,18 +30,23 @@ from dimse.reactor import REQUESTS_IN_SERVICE, PackedData
 from ris.dicom.statuses import PENDING, PENDING_UNSUPPORTED_KEYS
 from ris.dicom.wire import EncodedDataset, WireEncoding
 
+# While the process serves one request, its pending responses go out after
+# the first and then every STREAM_EVERY (PendingResponses).
+STREAM_EVERY = 4
+
 
 class PendingResponses:
     """Sends the pending responses of one C-FIND request.
 
     The association's DUL keeps them for one write (dimse.reactor.InlineDUL).
     While this is the only request the process is serving, what it kept is
-    sent once the 1st, 2nd, 4th, 8th... response is made: the modality works
-    on the first responses (DCMTK's findscu writes each to a file) while the
-    rest are made, in a number of writes that grows as the logarithm of the
-    matches. Otherwise all go in one write at the end: with other requests
-    waiting for the CPU, the extra writes and the peer's extra wake-ups cost
-    throughput (docs/benchmarks.md).
+    sent once the first response is made, and then every STREAM_EVERY: the
+    modality works on the first responses (DCMTK's findscu writes each to a
+    file, in about half the time the service takes to make one) while the
+    rest are made, and has few left to work on after the last. Otherwise all
+    go in one write at the end: with other requests waiting for the CPU,
+    the extra writes and the peer's extra wake-ups cost throughput
+    (docs/benchmarks.md).
     """
 
     def __init__(self, event):
@@ -80,8 +85,8 @@ class PendingResponses:
         for pdvs in self._pdus(command, data):
             self.dul.send_pdu(PackedData.of(pdvs))
         self.sent += 1
-        if self.sent & (self.sent - 1) == 0 and REQUESTS_IN_SERVICE.value <= 1:
-            self.dul.send_kept()  # the 1st, 2nd, 4th, 8th...
+        if (self.sent == 1 or self.sent % STREAM_EVERY == 0) and REQUESTS_IN_SERVICE.value <= 1:
+            self.dul.send_kept()
 
     def _pdus(self, command: bytes, data: bytes):
         """The PDVs of each P-DATA-TF PDU: both in one when they fit, else each
