@@ -32,12 +32,12 @@ class KeptQuery:
     def rows(self, *question: Hashable) -> list[tuple]:
         alias, query, sql, params, selected = self.compiled(*question)
         connection = connections[alias]
-        with _cursor(connection) as cursor:
-            if connection.vendor == "postgresql":
-                _execute_prepared(connection, cursor, sql, params)
-            else:
+        if connection.vendor == "postgresql":
+            rows = _prepared_rows(connection, sql, params)
+        else:
+            with connection.cursor() as cursor:
                 cursor.execute(sql, params)
-            rows = cursor.fetchall()
+                rows = cursor.fetchall()
         # Converted by a compiler bound to this thread's connection.
         compiler = query.get_compiler(connection=connection)
         if converters := compiler.get_converters(selected):
@@ -52,24 +52,9 @@ class KeptQuery:
         return queryset.db, queryset.query, sql, params, selected
 
 
-def _cursor(connection):
-    """A cursor on the connection; on PostgreSQL one that binds parameters on
-    the server (psycopg's Cursor), which psycopg can prepare statements for
-    (Django's cursors bind on the client, and psycopg prepares none of
-    theirs). It is wrapped as Django wraps its own: query logging, execute
-    wrappers, Django's database errors."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
-
-
-def _execute_prepared(connection, cursor, sql: str, params) -> None:
-    """Execute the statement with its values written in (as Django's
-    client-side binding sends it), prepared on this connection.
+def _prepared_rows(connection, sql: str, params) -> list[tuple]:
+    """The rows of the statement with its values written in (as Django's
+    client-side binding sends it), prepared on this PostgreSQL connection.
 
     Prepared as it is, it is planned once per connection, for these very
     values: PostgreSQL keeps the plan of a statement without parameters.
@@ -77,17 +62,25 @@ def _execute_prepared(connection, cursor, sql: str, params) -> None:
     join was half of its SQL time (0.6 of 1.1 ms at 100,000 steps,
     docs/benchmarks.md).
 
+    Django's cursors bind on the client, and psycopg prepares none of their
+    statements; this one is psycopg's Cursor, wrapped as Django wraps its
+    own (query logging, execute wrappers, Django's database errors). And
     psycopg prepares only while the connection's prepare_threshold is set
     (0: at the first execution), and while it is set it also counts every
     other statement of the connection, keeping up to 100 of their texts: an
     audit batch's insert is hundreds of kilobytes. So it is set for this
     statement only; psycopg keeps the prepared ones by their text meanwhile.
     """
+    connection.ensure_connection()
     raw = connection.connection
     statement = psycopg.ClientCursor(raw).mogrify(sql, params)
+    cursor = psycopg.Cursor(raw)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
     threshold, raw.prepare_threshold = raw.prepare_threshold, 0
     try:
-        cursor.execute(statement)
+        with wrap(cursor) as wrapped:
+            wrapped.execute(statement)
+            return wrapped.fetchall()
     finally:
         raw.prepare_threshold = threshold
 
