@@ -191,6 +191,31 @@ def test_an_identifier_as_it_came_is_planned_once_and_its_rows_read_afresh(setti
     assert steps() == 0  # another plan: the statuses shown are part of its key
 
 
+def test_a_kept_plan_keeps_its_responses_by_row_and_answers_a_changed_step_afresh():
+    """worklist._kept_response: asked again, an unchanged step's response is
+    the one made before; a step whose patient or protocol changed since is
+    another row, answered with its new values."""
+    step = ScheduledProcedureStepFactory(station=StationFactory(ae_title="CT_ROWS"))
+    asked = on_the_wire(identifier(ScheduledStationAETitle="CT_ROWS"))
+
+    def responses() -> list[EncodedDataset]:
+        return [response for response, _ in worklist_find(asked, asked.encoding)]
+
+    [first] = responses()
+    [again] = responses()
+    assert again is first
+    patient = step.requested_procedure.order.patient
+    patient.family_name = "Renamed"
+    patient.save()
+    [renamed] = responses()
+    assert renamed.decoded().PatientName.family_name == "Renamed"
+    step.protocol_codes.set([ProtocolCodeFactory(code_value="ADDED")])
+    [recoded] = responses()
+    [code] = recoded.decoded().ScheduledProcedureStepSequence[0].ScheduledProtocolCodeSequence
+    assert code.CodeValue == "ADDED"
+    assert recoded.decoded().PatientName.family_name == "Renamed"
+
+
 def test_an_identifier_that_cannot_be_decoded_is_an_identifier_error():
     garbage = EncodedDataset(b"not deflated", WireEncoding(deflated=True))
     with pytest.raises(IdentifierError):
