@@ -43,6 +43,7 @@ import time
 from pynetdicom import AE, evt
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.fsm import StateMachine
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import AssociationSocket
 
@@ -50,6 +51,8 @@ from dimse.commands import COMMAND, LAST, PDV_HEADER, packed_response
 
 LOGGER = logging.getLogger("pynetdicom")  # its reactor's messages, as they were
 LONGEST_SLEEP = 0.5  # seconds; how late a timer expiry may be noticed
+# How long pynetdicom's Association.kill() sleeps between asking the DUL to stop.
+KILL_RETRY = 0.01
 
 
 class SignallingQueue(queue.Queue):
@@ -92,6 +95,24 @@ class PackedData(P_DATA):
         return primitive
 
 
+class TellingStateMachine(StateMachine):
+    """pynetdicom's state machine, which threads can wait on for a state."""
+
+    def __init__(self, dul):
+        super().__init__(dul)
+        self._changed = threading.Condition()
+
+    def transition(self, state: str) -> None:
+        with self._changed:
+            super().transition(state)
+            self._changed.notify_all()
+
+    def wait_for(self, state: str, timeout: float) -> bool:
+        """Whether the machine is in `state`, or gets there within `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.current_state == state, timeout)
+
+
 class WakefulDUL(DULServiceProvider):
     """pynetdicom's DICOM upper layer, sleeping in select() between PDUs.
 
@@ -103,6 +124,7 @@ class WakefulDUL(DULServiceProvider):
 
     def __init__(self, assoc, inbox: threading.Event):
         super().__init__(assoc)
+        self.state_machine = TellingStateMachine(self)
         self._run_loop_delay = 0
         self._bell, self._bell_ringer = socket.socketpair()
         self._bell.setblocking(False)
@@ -194,8 +216,18 @@ class WakefulDUL(DULServiceProvider):
         self._ring()
 
     def stop_dul(self) -> bool:
-        """Stop the reactor if the association is idle (Sta1), and wait for it."""
-        if self.state_machine.current_state != "Sta1":
+        """Stop the reactor once the association is idle (Sta1), and wait for it.
+
+        pynetdicom's Association.kill() asks until this returns True,
+        sleeping KILL_RETRY between asks. A release's A-RELEASE-RP reaches
+        the user before this thread has closed the connection and reached
+        Sta1 (AR-3), so the first ask came too early and every release
+        slept 10 ms more (a subscriber's UPS event report took 12 ms to
+        release, 2 now). So the ask waits for Sta1 as long as kill() would
+        sleep, and ends as soon as it is reached.
+        """
+        mine = threading.current_thread() is self
+        if not self.state_machine.wait_for("Sta1", 0 if mine else KILL_RETRY):
             return False
         self.kill_dul()
         if threading.current_thread() is not self:

@@ -237,6 +237,40 @@ def test_an_association_the_ris_requests_sleeps_too_and_its_requests_go_at_once(
         server.stop(running, grace=5)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_released_association_the_ris_requested_ends_without_pynetdicoms_poll(
+    settings, monkeypatch
+):
+    """pynetdicom's Association.kill() asks the DUL to stop, sleeping 10 ms
+    between asks; after a release the first ask came before the DUL was idle
+    (Sta1), so every dispatcher association slept once more. WakefulDUL's
+    stop_dul waits for Sta1 instead (up to KILL_RETRY, made long here so
+    that a slow machine cannot make the test fail): no sleep of kill()'s."""
+    settings.RIS_DIMSE_ACCEPT_ANY_AE = True
+    monkeypatch.setattr(reactor, "KILL_RETRY", 30)
+    running = server.start(server.ServiceConfig(ae_title="RIS", bind="127.0.0.1", port=0))
+    try:
+        host, port = running.server_address[:2]
+        for _ in range(3):
+            assoc = _associate(RemoteAE(ae_title="RIS", host=host, port=port), Verification)
+            assert assoc.send_c_echo().Status == 0x0000
+            releasing, real_sleep, slept = threading.current_thread(), time.sleep, []
+
+            def recording_sleep(seconds, releasing=releasing, slept=slept, real_sleep=real_sleep):
+                if threading.current_thread() is releasing:
+                    slept.append(seconds)
+                real_sleep(seconds)
+
+            with monkeypatch.context() as patched:
+                patched.setattr(time, "sleep", recording_sleep)
+                assoc.release()
+            assert assoc.is_released
+            assert not assoc.dul.is_alive()
+            assert 0.01 not in slept
+    finally:
+        server.stop(running, grace=5)
+
+
 @pytest.mark.skipif(reactor.TCP_QUICKACK is None, reason="TCP_QUICKACK is Linux's")
 @pytest.mark.django_db(transaction=True)
 def test_a_peer_with_nagles_algorithm_on_is_not_kept_waiting_for_our_acknowledgement(settings):
