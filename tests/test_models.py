@@ -125,6 +125,24 @@ def test_step_keeps_its_booked_station_values_when_the_station_is_renamed():
     assert step.scheduled_station_ae_title == "OLD_AE"
 
 
+def test_a_status_change_writes_the_status_without_reading_the_station(
+    django_assert_num_queries,
+):
+    """A save of some fields only (what MPPS does to a step's status) fills
+    in nothing, so it does not read the station or procedure code to do so:
+    one UPDATE."""
+    step = ScheduledProcedureStep.objects.get(pk=ScheduledProcedureStepFactory().pk)
+    step.status = StepStatus.STARTED
+    with django_assert_num_queries(1):
+        step.save(update_fields=["status", "updated_at"])
+    step.refresh_from_db()
+    assert step.status == StepStatus.STARTED
+    step.description = ""
+    step.save(update_fields=["description"])  # a field it fills in: filled in again
+    step.refresh_from_db()
+    assert step.description == step.requested_procedure.description
+
+
 def test_a_step_cannot_have_a_zero_duration():
     step = ScheduledProcedureStepFactory()
     with pytest.raises(IntegrityError), transaction.atomic():

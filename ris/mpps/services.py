@@ -55,7 +55,7 @@ def mpps_create(
         with transaction.atomic():
             performed.save()
             audit_record(action="mpps.create", **_ref(uid), detail={"status": performed.status})
-            performed.scheduled_steps.set(_scheduled_steps_for(attributes))
+            performed.scheduled_steps.add(*_scheduled_steps_for(attributes))
             _move_schedule(performed)
             _forward(N_CREATE, uid, attributes)
     except IntegrityError:
@@ -234,15 +234,16 @@ def _move_schedule(performed: PerformedProcedureStep) -> None:
     """Each linked step takes the status its performed steps stand for together:
     one still IN PROGRESS keeps it STARTED; otherwise COMPLETED wins over
     DISCONTINUED (several MPPS for one step: a retake that succeeded)."""
-    keys = list(performed.scheduled_steps.values_list("pk", flat=True))
     # Lock the steps (in key order) before reading their MPPS: two reports for
     # one step at once are then applied one after the other, each seeing the other.
-    steps = (
-        ScheduledProcedureStep.objects.filter(pk__in=keys)
+    steps = list(
+        ScheduledProcedureStep.objects.filter(performed_steps=performed)
         .order_by("pk")
         .select_for_update(of=("self",))
         .select_related("requested_procedure")
     )
+    if not steps:
+        return  # an unscheduled exam, not linked yet: no step to move
     statuses = {}
     for step in steps:
         reported = set(step.performed_steps.values_list("status", flat=True))

@@ -198,6 +198,20 @@ class RequestedProcedure(models.Model):
             )
 
 
+# The fields ScheduledProcedureStep.fill_defaults fills in.
+FILLED_IN = frozenset(
+    {
+        "scheduled_station_ae_title",
+        "scheduled_station_name",
+        "location",
+        "modality",
+        "expected_duration",
+        "description",
+        "performing_physician_search",
+    }
+)
+
+
 class ScheduledProcedureStep(models.Model):
     """One step of a requested procedure, to be done on one station at one time.
 
@@ -293,7 +307,10 @@ class ScheduledProcedureStep(models.Model):
     def save(self, *args, **kwargs):
         if not self.sps_id:
             [self.sps_id] = next_identifiers("scheduled_step")
-        self.fill_defaults()
+        # A save of other fields only (a status change) writes none of them.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or not FILLED_IN.isdisjoint(update_fields):
+            self.fill_defaults()
         super().save(*args, **kwargs)
 
     def clean(self):
@@ -302,7 +319,8 @@ class ScheduledProcedureStep(models.Model):
             raise ValidationError({"station": f"The station {self.station} is not in service."})
 
     def fill_defaults(self) -> None:
-        """Take what was left empty from the station, procedure code and procedure."""
+        """Take what was left empty from the station, procedure code and procedure
+        (the fields of FILLED_IN)."""
         procedure = self.requested_procedure
         station = self.station
         if station is not None:
