@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 
 import pytest
 from django.db import connection
@@ -235,6 +236,52 @@ def test_an_association_the_ris_requests_sleeps_too_and_its_requests_go_at_once(
         assert assoc.is_released
     finally:
         server.stop(running, grace=5)
+
+
+class _Requests:
+    """The DIMSE provider's side of a requestor association: a response waiting."""
+
+    def __init__(self):
+        self.taken = []
+
+    def get_msg(self, block=False):
+        self.taken.append("N-EVENT-REPORT-RSP")
+        return 1, "N-EVENT-REPORT-RSP"
+
+
+class _ClearedAsItWakes(threading.Event):
+    """The association loop's checkpoint, cleared by a send_*() from another
+    thread just after the loop's wait returned: that thread then sees whether
+    the loop says it is paused, and if so sends its request."""
+
+    def __init__(self, association):
+        super().__init__()
+        self.set()
+        self.association = association
+        self.sender_went_ahead = None
+
+    def wait(self, timeout=None):
+        woke = super().wait(timeout)
+        self.clear()
+        self.sender_went_ahead = self.association._is_paused
+        return woke
+
+
+def test_the_association_loop_leaves_a_response_to_the_request_that_paused_it():
+    """dimse.reactor._next_message: a send_*() that clears the checkpoint
+    just after the loop's wait returned sees the loop still paused and sends
+    its request; the loop must then take nothing off the queue, or it would
+    take that request's response (the sender waits for it until its
+    timeout). pynetdicom's own loop does take it (its issue 875). The
+    interleaving is forced here: with real threads it is a matter of luck."""
+    association = types.SimpleNamespace(_is_paused=False, dimse=_Requests())
+    association._reactor_checkpoint = _ClearedAsItWakes(association)
+    assert reactor._next_message(association) == (None, None)
+    assert association._reactor_checkpoint.sender_went_ahead
+    assert association.dimse.taken == []
+    association._reactor_checkpoint = threading.Event()
+    association._reactor_checkpoint.set()  # not paused by anyone: the loop takes what came
+    assert reactor._next_message(association) == (1, "N-EVENT-REPORT-RSP")
 
 
 @pytest.mark.django_db(transaction=True)
