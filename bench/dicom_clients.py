@@ -53,7 +53,10 @@ def service(
     given) and the RIS DICOM service on a free loopback port: (port, pid, env),
     pid the first process's. With several `processes` they share the port
     (--reuse-port) and only the first dispatches. Both are gone on leaving: the
-    service stopped, the database dropped."""
+    service stopped, the database dropped. The service logs warnings only,
+    unless BENCH_LOG_LEVEL says otherwise (INFO: a line per operation, with
+    its milliseconds as the service saw them, in dimse-0.log of a ris-bench-*
+    folder in the temporary directory)."""
     check_database_url(database_url)
     env = {
         **os.environ,
@@ -62,7 +65,7 @@ def service(
         # last 9,000 SQL statements in memory, which the memory figures count.
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "RIS_DIMSE_ACCEPT_ANY_AE": "1",
         "PYTHONUNBUFFERED": "1",
         **settings,
