@@ -230,7 +230,7 @@ class WakefulDUL(DULServiceProvider):
         if not self.state_machine.wait_for("Sta1", 0 if mine else KILL_RETRY):
             return False
         self.kill_dul()
-        if threading.current_thread() is not self:
+        if not mine:
             self.join()
         return True
 
@@ -514,9 +514,9 @@ def _next_message(association) -> tuple:
     paused. The loop must look at the checkpoint again after saying it is
     not: a send_*() that cleared it just after the wait returned saw the
     loop still paused, sent its request and waits for the response, which
-    the loop would otherwise take for itself (pynetdicom's own reactor
-    does: its issue 875, and a client's MPPS N-CREATE answered by the RIS
-    in 22 ms and never seen by it, under the mixed load).
+    the loop would otherwise take for itself. pynetdicom's own loop does
+    (its issue 875): most likely what became of the MPPS responses that
+    pynetdicom clients never saw under the mixed load (docs/benchmarks.md).
     """
     association._is_paused = True
     association._reactor_checkpoint.wait()
