@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ris.scheduling.models import Order, ScheduledProcedureStep, StepStatus
+from ris.scheduling.models.orders import FILLED_IN
 from tests.factories import (
     OrderFactory,
     PatientFactory,
@@ -141,6 +142,21 @@ def test_a_status_change_writes_the_status_without_reading_the_station(
     step.save(update_fields=["description"])  # a field it fills in: filled in again
     step.refresh_from_db()
     assert step.description == step.requested_procedure.description
+
+
+def test_filled_in_names_every_field_fill_defaults_fills():
+    """A save of some fields skips fill_defaults unless one of FILLED_IN is
+    among them: a field it fills that FILLED_IN leaves out would go stale."""
+    step = ScheduledProcedureStep(
+        requested_procedure=RequestedProcedureFactory(),
+        station=StationFactory(location="Room 7"),
+        start=timezone.now(),
+    )
+    before = {field.attname: getattr(step, field.attname) for field in step._meta.concrete_fields}
+    step.fill_defaults()
+    filled = {name for name, value in before.items() if getattr(step, name) != value}
+    assert filled
+    assert filled <= FILLED_IN
 
 
 def test_a_step_cannot_have_a_zero_duration():

@@ -25,6 +25,9 @@ from ris.webhooks.selectors import webhook_clients, webhook_destination
 
 def webhook_orders_changed(*, orders: Iterable[Order]) -> int:
     """Queue "order.status_changed" for each order, as it is now; returns the messages queued."""
+    orders = list(orders)
+    if not orders:
+        return 0  # nothing changed: the clients are not looked up
     destinations = _destinations()
     if not destinations:
         return 0
@@ -35,6 +38,9 @@ def webhook_orders_changed(*, orders: Iterable[Order]) -> int:
 
 def webhook_steps_changed(*, steps: Iterable[ScheduledProcedureStep]) -> int:
     """Queue "step.status_changed" for each step, as it is now; returns the messages queued."""
+    steps = list(steps)
+    if not steps:
+        return 0  # nothing changed: the clients are not looked up
     destinations = _destinations()
     if not destinations:
         return 0

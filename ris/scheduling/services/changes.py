@@ -48,8 +48,7 @@ def scheduled_steps_set_status(*, statuses: dict[ScheduledProcedureStep, str]) -
             step.save(update_fields=["status", "updated_at"])
             changed.append(step)
     # The HIS hears of each change, in this transaction: steps, then orders.
-    if changed:
-        webhook_steps_changed(steps=changed)
+    webhook_steps_changed(steps=changed)
     order_keys = {step.requested_procedure.order_id for step in statuses}
     for order in Order.objects.filter(pk__in=order_keys).order_by("pk").select_for_update():
         order_refresh_status(order=order)
