@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from dimse.dispatch import DISPATCHERS, start_dispatchers
@@ -651,6 +652,24 @@ def test_a_step_status_that_does_not_change_notifies_nobody(db):
     step = ScheduledProcedureStepFactory()
     scheduled_steps_set_status(statuses={step: step.status})
     assert queued() == []
+
+
+def test_a_step_status_change_notifies_of_the_step_then_its_order_from_one_lookup(db):
+    """What an MPPS report causes: the step's message, then its order's, for
+    each client; the clients looked up once for both."""
+    first = api_client("HIS", url="https://his.example.org/hook")
+    second = api_client("LAB", url="https://lab.example.org/hook")
+    step = ScheduledProcedureStepFactory()
+    with CaptureQueriesContext(connection) as captured:
+        scheduled_steps_set_status(statuses={step: StepStatus.STARTED})
+    table = ApiClient._meta.db_table
+    assert sum(f'FROM "{table}"' in query["sql"] for query in captured.captured_queries) == 1
+    for client in (first, second):
+        assert [m.payload["event"] for m in queued(client)] == [
+            STEP_STATUS_CHANGED,
+            ORDER_STATUS_CHANGED,
+        ]
+        assert queued(client)[1].payload["body"]["order"]["status"] == OrderStatus.IN_PROGRESS
 
 
 def test_credentials_in_a_callback_url_stay_out_of_errors(db, endpoint):

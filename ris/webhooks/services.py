@@ -25,38 +25,40 @@ from ris.webhooks.selectors import webhook_clients, webhook_destination
 
 def webhook_orders_changed(*, orders: Iterable[Order]) -> int:
     """Queue "order.status_changed" for each order, as it is now; returns the messages queued."""
-    orders = list(orders)
-    if not orders:
-        return 0  # nothing changed: the clients are not looked up
-    destinations = _destinations()
-    if not destinations:
-        return 0
-    now = timezone.now()
-    bodies = [order_body(order=order, changed_at=now) for order in orders]
-    return _enqueue(event=ORDER_STATUS_CHANGED, bodies=bodies, destinations=destinations)
+    return webhook_status_changes(orders=orders)
 
 
 def webhook_steps_changed(*, steps: Iterable[ScheduledProcedureStep]) -> int:
     """Queue "step.status_changed" for each step, as it is now; returns the messages queued."""
-    steps = list(steps)
-    if not steps:
+    return webhook_status_changes(steps=steps)
+
+
+def webhook_status_changes(
+    *, steps: Iterable[ScheduledProcedureStep] = (), orders: Iterable[Order] = ()
+) -> int:
+    """Queue "step.status_changed" for each step, then "order.status_changed"
+    for each order, as they are now, looking the clients up once (an MPPS
+    report changes both); returns the messages queued."""
+    steps, orders = list(steps), list(orders)
+    if not (steps or orders):
         return 0  # nothing changed: the clients are not looked up
     destinations = _destinations()
     if not destinations:
-        return 0
+        return 0  # nor the payloads made
     now = timezone.now()
-    bodies = [step_body(step=step, changed_at=now) for step in steps]
-    return _enqueue(event=STEP_STATUS_CHANGED, bodies=bodies, destinations=destinations)
+    bodies = [(STEP_STATUS_CHANGED, step_body(step=step, changed_at=now)) for step in steps]
+    bodies += [(ORDER_STATUS_CHANGED, order_body(order=order, changed_at=now)) for order in orders]
+    return _enqueue(bodies=bodies, destinations=destinations)
 
 
 def _destinations() -> list[str]:
     return [webhook_destination(client=client) for client in webhook_clients()]
 
 
-def _enqueue(*, event: str, bodies: list[dict], destinations: list[str]) -> int:
+def _enqueue(*, bodies: list[tuple[str, dict]], destinations: list[str]) -> int:
     # Change by change, then client by client: each client's queue gets the
     # changes in the order given, which is the order they were made.
-    for body in bodies:
+    for event, body in bodies:
         payload = webhook_payload(event=event, body=body)
         for destination in destinations:
             outbox_enqueue(channel=Channel.WEBHOOK, destination=destination, payload=payload)

@@ -28,7 +28,7 @@ from ris.scheduling.services.common import (
     step_ref,
     validated_save,
 )
-from ris.webhooks.services import webhook_orders_changed, webhook_steps_changed
+from ris.webhooks.services import webhook_orders_changed, webhook_status_changes
 
 
 @transaction.atomic
@@ -47,16 +47,23 @@ def scheduled_steps_set_status(*, statuses: dict[ScheduledProcedureStep, str]) -
             step.status = status
             step.save(update_fields=["status", "updated_at"])
             changed.append(step)
-    # The HIS hears of each change, in this transaction: steps, then orders.
-    webhook_steps_changed(steps=changed)
     order_keys = {step.requested_procedure.order_id for step in statuses}
-    for order in Order.objects.filter(pk__in=order_keys).order_by("pk").select_for_update():
-        order_refresh_status(order=order)
+    orders = Order.objects.filter(pk__in=order_keys).order_by("pk").select_for_update()
+    refreshed = [order for order in orders if _order_status_refreshed(order)]
+    # The HIS hears of each change, in this transaction: steps, then orders.
+    webhook_status_changes(steps=changed, orders=refreshed)
 
 
 def order_refresh_status(*, order: Order) -> None:
     """An order is in progress once a step has started, and completed (or
     discontinued, if nothing was completed) once all its steps are done with."""
+    if _order_status_refreshed(order):
+        webhook_orders_changed(orders=[order])
+
+
+def _order_status_refreshed(order: Order) -> bool:
+    """Give the order the status its steps make (order_refresh_status), with
+    its audit record; whether it changed. The caller tells the HIS."""
     statuses = set(
         ScheduledProcedureStep.objects.filter(requested_procedure__order=order).values_list(
             "status", flat=True
@@ -78,7 +85,8 @@ def order_refresh_status(*, order: Order) -> None:
         audit_record(action="order.status", **order_ref(order), detail=detail)
         order.status = new_status
         order.save(update_fields=["status", "updated_at"])
-        webhook_orders_changed(orders=[order])
+        return True
+    return False
 
 
 ORDER_UPDATABLE_FIELDS = {
