@@ -16,9 +16,11 @@ from ris.outbox.dispatcher import dispatch_next, run_dispatcher
 from ris.outbox.errors import DeliveryError
 from ris.outbox.models import Channel, OutboundMessage, State
 from ris.outbox.services import (
+    _claim_statement,
     backoff_delay,
     outbox_claim_next,
     outbox_enqueue,
+    outbox_enqueue_all,
     outbox_give_up,
     outbox_mark_delivered,
     outbox_mark_failed,
@@ -125,6 +127,48 @@ def test_enqueue_refuses_what_cannot_be_delivered(channel, destination, payload,
         outbox_enqueue(channel=channel, destination=destination, payload=payload)
     assert list(caught.value.message_dict) == [field]
     assert not OutboundMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_enqueue_all_queues_in_order_with_one_insert_and_one_notify_per_channel(
+    django_assert_num_queries,
+):
+    """An event to fifty subscribers: one INSERT, and one NOTIFY per channel
+    (PostgreSQL), whose messages are claimed in the order given."""
+    messages = [
+        (channel, f"SUB{number % 25}", {"n": number})
+        for number, channel in zip(
+            range(50), itertools.cycle([Channel.UPS_EVENT, Channel.UPS_WEBSOCKET]), strict=False
+        )
+    ]
+    expected = 3 if connection.vendor == "postgresql" else 1
+    with django_assert_num_queries(expected):
+        queued = outbox_enqueue_all(messages=messages)
+    assert [message.pk for message in queued] == sorted(message.pk for message in queued)
+    stored = OutboundMessage.objects.order_by("pk")
+    assert [(m.channel, m.destination, m.payload) for m in stored] == messages
+
+
+@pytest.mark.django_db
+def test_enqueue_all_queues_nothing_if_one_message_cannot_be_delivered():
+    good, bad = (Channel.DICOM, "PACS", {"n": 1}), (Channel.DICOM, "", {"n": 2})
+    with pytest.raises(ValidationError):
+        outbox_enqueue_all(messages=[good, bad])
+    assert not OutboundMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_claim_is_compiled_once_and_asked_with_the_time_of_each_claim():
+    """The claim's SQL is kept (_claim_statement); its time is each claim's own."""
+    _claim_statement.cache_clear()
+    queued = enqueue()
+    message = claim()
+    assert message == queued
+    outbox_mark_failed(message=message, error="refused")  # due again after its back-off
+    assert claim() is None
+    make_due(message)
+    assert claim() == message
+    assert _claim_statement.cache_info().misses == 1
 
 
 # --- Claim order ---------------------------------------------------------------

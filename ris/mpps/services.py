@@ -21,7 +21,7 @@ from ris.mpps.models import PerformedProcedureStep
 from ris.nodes.selectors import mpps_destinations
 from ris.outbox.models import Channel
 from ris.outbox.payloads import N_CREATE, N_SET, dicom_payload
-from ris.outbox.services import outbox_enqueue
+from ris.outbox.services import outbox_enqueue_all
 from ris.scheduling.models import ScheduledProcedureStep, StepStatus
 from ris.scheduling.services import scheduled_steps_set_status
 
@@ -226,8 +226,11 @@ def _forward(operation: str, uid: str, dataset: Dataset) -> None:
     payload = dicom_payload(
         operation=operation, sop_class_uid=MPPS_SOP_CLASS_UID, sop_instance_uid=uid, dataset=dataset
     )
-    for destination in mpps_destinations():
-        outbox_enqueue(channel=Channel.DICOM, destination=destination.ae_title, payload=payload)
+    outbox_enqueue_all(
+        messages=[
+            (Channel.DICOM, destination.ae_title, payload) for destination in mpps_destinations()
+        ]
+    )
 
 
 def _move_schedule(performed: PerformedProcedureStep) -> None:

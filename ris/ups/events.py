@@ -16,7 +16,7 @@ from pydicom import Dataset
 
 from ris.dicom.charset import set_response_character_set
 from ris.outbox.models import Channel
-from ris.outbox.services import outbox_enqueue
+from ris.outbox.services import outbox_enqueue_all
 from ris.ups import UPS_PUSH_SOP_CLASS_UID
 from ris.ups.models import Delivery
 
@@ -67,12 +67,12 @@ def event_enqueue(
     payload = event_payload(
         event_type_id=event_type_id, sop_instance_uid=sop_instance_uid, info=info
     )
-    for subscriber in subscribers:
-        outbox_enqueue(
-            channel=CHANNELS[subscriber.delivery],
-            destination=subscriber.ae_title,
-            payload=payload,
-        )
+    outbox_enqueue_all(
+        messages=[
+            (CHANNELS[subscriber.delivery], subscriber.ae_title, payload)
+            for subscriber in subscribers
+        ]
+    )
 
 
 def state_report_info(workitem: Dataset) -> Dataset:

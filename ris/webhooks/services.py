@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from ris.outbox.models import Channel
-from ris.outbox.services import outbox_enqueue
+from ris.outbox.services import outbox_enqueue_all
 from ris.scheduling.models import Order, ScheduledProcedureStep
 from ris.webhooks.payloads import (
     ORDER_STATUS_CHANGED,
@@ -58,8 +58,12 @@ def _destinations() -> list[str]:
 def _enqueue(*, bodies: list[tuple[str, dict]], destinations: list[str]) -> int:
     # Change by change, then client by client: each client's queue gets the
     # changes in the order given, which is the order they were made.
-    for event, body in bodies:
-        payload = webhook_payload(event=event, body=body)
-        for destination in destinations:
-            outbox_enqueue(channel=Channel.WEBHOOK, destination=destination, payload=payload)
-    return len(bodies) * len(destinations)
+    payloads = [webhook_payload(event=event, body=body) for event, body in bodies]
+    queued = outbox_enqueue_all(
+        messages=[
+            (Channel.WEBHOOK, destination, payload)
+            for payload in payloads
+            for destination in destinations
+        ]
+    )
+    return len(queued)
