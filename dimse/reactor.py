@@ -328,6 +328,10 @@ class InlineDUL(DULServiceProvider):
         with self._turns:
             self._flush()
 
+    def peer_has_spoken(self) -> bool:
+        """Whether the peer has sent something not read yet (its next request)."""
+        return self._peer_ready(0)
+
     def hear_peer(self) -> None:
         """Send what is due, and act on whatever the peer has sent, without waiting."""
         self._work_off()

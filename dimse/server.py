@@ -42,7 +42,7 @@ from pynetdicom.transport import (
 )
 
 from dimse import tls
-from dimse.handlers import associations, echo, find, routes, ups
+from dimse.handlers import associations, echo, find, read_ahead, routes, ups
 from dimse.reactor import connect, serve_in_one_thread
 from ris.audit.batches import WRITER as audit_writer
 from ris.nodes.directory import DIRECTORY as remote_aes
@@ -342,6 +342,7 @@ def returning_connections(handler):
 HANDLERS = [
     (evt.EVT_REQUESTED, returning_connections(associations.handle_requested)),
     (evt.EVT_ACCEPTED, associations.handle_accepted),
+    (evt.EVT_ESTABLISHED, returning_connections(read_ahead.handle_established)),
     (evt.EVT_REJECTED, associations.handle_rejected),
     (evt.EVT_RELEASED, associations.handle_released),
     (evt.EVT_ABORTED, associations.handle_aborted),

@@ -234,6 +234,12 @@ RIS_MPPS_REQUIRE_DISCONTINUATION_REASON = env.bool(
     "RIS_MPPS_REQUIRE_DISCONTINUATION_REASON", default=True
 )
 
+# Seconds a modality's worklist rows may be read before its C-FIND request is
+# read: once its association is accepted, the rows of the question its AE
+# title last asked are read while it sends its request (dimse.handlers.read_ahead).
+# 0: read every query's rows after its request.
+RIS_DIMSE_WORKLIST_READ_AHEAD = env.float("RIS_DIMSE_WORKLIST_READ_AHEAD", default=0.1)
+
 # Which Scheduled Procedure Step Status values are on the worklist.
 RIS_WORKLIST_STATUSES = env.list("RIS_WORKLIST_STATUSES", default=["SCHEDULED", "ARRIVED", "READY"])
 

@@ -118,7 +118,7 @@ def gated_worklist(monkeypatch, first_seen: threading.Event, waited: list[bool])
         waited.append(first_seen.wait(timeout=1))
         yield from results
 
-    monkeypatch.setattr(find, "MWL", (*find.MWL[:2], gated))
+    monkeypatch.setattr(find, "MWL", (*find.MWL[:2], gated, *find.MWL[3:]))
 
 
 def find_noting_the_first(address, first_seen: threading.Event) -> list:

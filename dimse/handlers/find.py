@@ -10,6 +10,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind
 from dimse.handlers.associations import may_use, peer
 from dimse.handlers.audit import record_find
 from dimse.handlers.pending import PendingResponses
+from dimse.handlers.read_ahead import remember_question, taken_read_ahead
 from dimse.handlers.status import failure_status
 from dimse.handlers.ups import FIND_SOP_CLASSES as UPS_FIND_SOP_CLASSES
 from ris.dicom.errors import DicomError, IdentifierError
@@ -35,16 +36,19 @@ LOGGER = logging.getLogger("dimse")
 def _worklist(event, encoding: WireEncoding):
     # The identifier's bytes as they came: the domain keeps the plan made of
     # them. Answers come encoded as they go out: a query may have hundreds.
-    return worklist_find(EncodedDataset(_identifier_bytes(event), encoding), encoding)
+    # Its rows may have been read already (dimse.handlers.read_ahead).
+    identifier = EncodedDataset(_identifier_bytes(event), encoding)
+    return worklist_find(identifier, encoding, read_ahead=taken_read_ahead(event.assoc))
 
 
 def _workitems(event, encoding: WireEncoding):
     return workitem_find(_identifier(event))
 
 
-# What each C-FIND SOP class searches: (log label, service, search function).
-MWL = ("MWL", Service.WORKLIST, _worklist)
-UPS = ("UPS", Service.UPS, _workitems)
+# What each C-FIND SOP class searches: (log label, service, search function,
+# what to do once a query is answered successfully).
+MWL = ("MWL", Service.WORKLIST, _worklist, remember_question)
+UPS = ("UPS", Service.UPS, _workitems, None)
 
 
 def handle_find(event):
@@ -76,7 +80,7 @@ def _let_the_peer_be_heard(assoc) -> None:
     assoc.dul.hear_peer()
 
 
-def _find(event, label: str, service: str, search):
+def _find(event, label: str, service: str, search, answered):
     """Answer one C-FIND: a pending response per match, then the final status.
 
     The pending responses go out on the short path (dimse.handlers.pending);
@@ -88,6 +92,8 @@ def _find(event, label: str, service: str, search):
     # None: aborted or released under us, and nothing more to say.
     status = None if final is None else final if isinstance(final, int) else final.Status
     record_find(event, label, status, matches, started)
+    if status == SUCCESS and answered is not None:
+        answered(event)
     LOGGER.info(
         "%s C-FIND from %s: %s, %d matches, %.0f ms",
         label,
