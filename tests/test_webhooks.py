@@ -33,7 +33,7 @@ from ris.scheduling.models import OrderStatus, StepStatus
 from ris.scheduling.services import order_cancel, scheduled_steps_set_status
 from ris.webhooks.deliver import deliver_webhook, run_webhook_dispatcher
 from ris.webhooks.payloads import ORDER_STATUS_CHANGED, STEP_STATUS_CHANGED, encode_body
-from ris.webhooks.services import webhook_orders_changed, webhook_steps_changed
+from ris.webhooks.services import webhook_status_changes
 from tests.dimse_helpers import dispatcher_running, free_port, wait_until
 from tests.factories import OrderFactory, ScheduledProcedureStepFactory
 
@@ -158,7 +158,7 @@ def step_changed(step, status: str) -> None:
     with transaction.atomic():
         step.status = status
         step.save(update_fields=["status", "updated_at"])
-        webhook_steps_changed(steps=[step])
+        webhook_status_changes(steps=[step])
 
 
 def outcome(message: OutboundMessage) -> str:
@@ -192,7 +192,7 @@ def test_a_change_is_queued_for_each_client_with_a_callback_url(db):
     api_client("READER")  # no callback URL
     api_client("OLD", url="https://old.example.org/hook", active=False)
     order = OrderFactory()
-    assert webhook_orders_changed(orders=[order]) == 2
+    assert webhook_status_changes(orders=[order]) == 2
     messages = queued()
     assert [m.destination for m in messages] == [
         f"api-client:{first.pk}",
@@ -204,8 +204,8 @@ def test_a_change_is_queued_for_each_client_with_a_callback_url(db):
 
 def test_nothing_is_queued_without_a_client_to_notify(db):
     api_client("READER")
-    assert webhook_orders_changed(orders=[OrderFactory()]) == 0
-    assert webhook_steps_changed(steps=[ScheduledProcedureStepFactory()]) == 0
+    assert webhook_status_changes(orders=[OrderFactory()]) == 0
+    assert webhook_status_changes(steps=[ScheduledProcedureStepFactory()]) == 0
     assert queued() == []
 
 
@@ -224,7 +224,7 @@ def test_the_order_body_has_what_the_his_needs(db, settings):
         patient__issuer_of_patient_id="HOSPITAL",
     )
     before = datetime.now(ZoneInfo("UTC"))
-    webhook_orders_changed(orders=[order])
+    webhook_status_changes(orders=[order])
     [message] = queued()
     body = message.payload["body"]
     changed_at = datetime.fromisoformat(body.pop("changed_at"))
@@ -260,7 +260,7 @@ def test_the_step_body_has_the_step_and_its_order(db, settings):
         requested_procedure__order__placer_issuer="HIS",
     )
     procedure, order = step.requested_procedure, step.requested_procedure.order
-    webhook_steps_changed(steps=[step])
+    webhook_status_changes(steps=[step])
     [message] = queued()
     body = message.payload["body"]
     assert datetime.fromisoformat(body.pop("changed_at")).tzinfo is not None
@@ -299,7 +299,7 @@ def test_changes_of_one_call_are_queued_in_their_order_for_each_client(db):
     first = api_client("HIS", url="https://his.example.org/hook")
     second = api_client("LAB", url="https://lab.example.org/hook")
     steps = [ScheduledProcedureStepFactory() for _ in range(3)]
-    webhook_steps_changed(steps=steps)
+    webhook_status_changes(steps=steps)
     for client in (first, second):
         assert [m.payload["body"]["step"]["sps_id"] for m in queued(client)] == [
             step.sps_id for step in steps
@@ -312,7 +312,7 @@ def test_a_rolled_back_change_queues_nothing(db):
 
     def change_that_fails():
         with transaction.atomic():
-            webhook_orders_changed(orders=[order])
+            webhook_status_changes(orders=[order])
             raise RuntimeError("the change failed")
 
     with pytest.raises(RuntimeError):
@@ -328,7 +328,7 @@ def test_the_body_is_posted_signed_with_its_headers(db, endpoint):
     endpoint.start()
     api_client(url=endpoint.url)
     order = OrderFactory(patient__family_name="Müller", placer_order_number="ÄÖÜ-1")
-    webhook_orders_changed(orders=[order])
+    webhook_status_changes(orders=[order])
     [message] = queued()
     assert outcome(message) == "delivered"
     [request] = endpoint.received
@@ -349,7 +349,7 @@ def test_every_attempt_sends_the_same_delivery_id_and_body(db, endpoint):
     """A repeat is recognisable: same X-RIS-Delivery, same bytes."""
     endpoint.start()
     api_client(url=endpoint.url)
-    webhook_steps_changed(steps=[ScheduledProcedureStepFactory()])
+    webhook_status_changes(steps=[ScheduledProcedureStepFactory()])
     [message] = queued()
     message.refresh_from_db()  # the payload as the dispatcher reads it back
     assert outcome(message) == outcome(message) == "delivered"
@@ -384,7 +384,7 @@ def test_the_answer_decides_the_outcome(db, endpoint, status, expected):
     endpoint.start()
     endpoint.statuses = [status]
     api_client(url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     [message] = queued()
     assert outcome(message) == expected
 
@@ -394,7 +394,7 @@ def test_a_redirect_is_not_followed(db, endpoint):
     endpoint.start()
     endpoint.statuses = [301]
     api_client(url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     [message] = queued()
     with pytest.raises(DeliveryError, match="HTTP 301: answer 301") as caught:
         deliver_webhook(message)
@@ -404,7 +404,7 @@ def test_a_redirect_is_not_followed(db, endpoint):
 
 def test_an_endpoint_that_is_down_is_retried(db, endpoint):
     api_client(url=endpoint.url)  # not started: connection refused
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     [message] = queued()
     with pytest.raises(DeliveryError, match="no answer") as caught:
         deliver_webhook(message)
@@ -416,7 +416,7 @@ def test_an_endpoint_slower_than_the_timeout_is_retried(db, endpoint, settings):
     endpoint.delay = 1.0
     endpoint.start()
     api_client(url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     [message] = queued()
     started = time.monotonic()
     assert outcome(message) == "transient"
@@ -435,7 +435,7 @@ def test_the_client_as_it_is_at_delivery_decides(db, endpoint, change, expected,
     """A URL removed: given up. A secret missing: waits, nothing goes out unsigned."""
     endpoint.start()
     client = api_client(url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     ApiClient.objects.filter(pk=client.pk).update(**change)
     [message] = queued()
     with pytest.raises(DeliveryError, match=error) as caught:
@@ -447,7 +447,7 @@ def test_the_client_as_it_is_at_delivery_decides(db, endpoint, change, expected,
 def test_an_unknown_or_deactivated_client_is_given_up(db, endpoint):
     endpoint.start()
     gone, deactivated = api_client("GONE", url=endpoint.url), api_client("OFF", url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     gone.user.delete()
     get_user_model().objects.filter(pk=deactivated.user.pk).update(is_active=False)
     assert [outcome(message) for message in queued()] == ["permanent", "permanent"]
@@ -473,7 +473,7 @@ def test_the_url_and_secret_are_read_when_the_message_is_sent(db, endpoint):
     endpoint.secret = "the new secret"
     endpoint.start()
     client = api_client(url="http://127.0.0.1:9/wrong", secret="the old secret")
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     ApiClient.objects.filter(pk=client.pk).update(
         callback_url=endpoint.url, callback_secret="the new secret"
     )
@@ -488,7 +488,7 @@ def test_the_docs_example_verifies_a_real_delivery(db, endpoint):
     verify = docs_verify()
     endpoint.start()
     api_client(url=endpoint.url)
-    webhook_steps_changed(steps=[ScheduledProcedureStepFactory()])
+    webhook_status_changes(steps=[ScheduledProcedureStepFactory()])
     deliver_webhook(queued()[0])
     [request] = endpoint.received
     headers = request.headers  # as a framework gives them: case-insensitive
@@ -537,7 +537,7 @@ def test_an_endpoint_down_then_back_gets_everything_in_order(
         with webhook_dispatcher():
             for order in orders:
                 with transaction.atomic():
-                    webhook_orders_changed(orders=[order])
+                    webhook_status_changes(orders=[order])
             wait_until(lambda: queued(client)[0].attempts >= 3)
             wait_until(lambda: len(other_endpoint.delivered()) == 3)
             assert states(client) == [State.PENDING] * 3
@@ -559,7 +559,7 @@ def test_503_is_retried_and_the_later_messages_wait(transactional_db, endpoint, 
     client = api_client(url=endpoint.url)
     orders = [OrderFactory() for _ in range(3)]
     with transaction.atomic():
-        webhook_orders_changed(orders=orders)
+        webhook_status_changes(orders=orders)
     ids = [m.pk for m in queued(client)]
     with webhook_dispatcher():
         wait_until(lambda: states(client) == [State.DELIVERED] * 3)
@@ -594,7 +594,7 @@ def test_a_refused_message_is_given_up_and_the_next_delivered(transactional_db, 
 def test_a_removed_callback_url_gives_up_the_clients_queue(transactional_db, endpoint):
     endpoint.start()
     client = api_client(url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory(), OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory(), OrderFactory()])
     client.callback_url = ""
     client.save()
     with webhook_dispatcher():
@@ -608,7 +608,7 @@ def test_the_dimse_and_dispatch_commands_deliver_webhooks(transactional_db, endp
     assert DISPATCHERS[Channel.WEBHOOK][1] is run_webhook_dispatcher
     endpoint.start()
     client = api_client(url=endpoint.url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     stop = threading.Event()
     threads = start_dispatchers(stop=stop, poll_interval=0.02)
     try:
@@ -675,7 +675,7 @@ def test_a_step_status_change_notifies_of_the_step_then_its_order_from_one_looku
 def test_credentials_in_a_callback_url_stay_out_of_errors(db, endpoint):
     url = endpoint.url.replace("http://", "http://his:s3cret@")  # not started: refused
     api_client(url=url)
-    webhook_orders_changed(orders=[OrderFactory()])
+    webhook_status_changes(orders=[OrderFactory()])
     [message] = queued()
     with pytest.raises(DeliveryError) as caught:
         deliver_webhook(message)

@@ -91,10 +91,9 @@ def _first_due(channel: str, destination: str | None, now: datetime) -> Outbound
     """
     alias = router.db_for_write(OutboundMessage)
     sql, params, times = _claim_statement(alias, channel, destination)
-    if times:
-        params = list(params)
-        for index in times:
-            params[index] = connections[alias].ops.adapt_datetimefield_value(now)
+    params, now = list(params), connections[alias].ops.adapt_datetimefield_value(now)
+    for index in times:
+        params[index] = now
     return next(iter(OutboundMessage.objects.db_manager(alias).raw(sql, params)), None)
 
 

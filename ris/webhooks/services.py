@@ -1,6 +1,6 @@
 """Queueing webhooks: one outbox message per change for each client with a callback URL.
 
-Call these inside the transaction of the change, as the outbox requires: the
+Call webhook_status_changes inside the transaction of the change, as the outbox requires: the
 messages are committed with the change or rolled back with it, and each
 client's queue (channel "webhook", destination "api-client:<key>") holds the
 changes in the order they were made.
@@ -21,16 +21,6 @@ from ris.webhooks.payloads import (
     webhook_payload,
 )
 from ris.webhooks.selectors import webhook_clients, webhook_destination
-
-
-def webhook_orders_changed(*, orders: Iterable[Order]) -> int:
-    """Queue "order.status_changed" for each order, as it is now; returns the messages queued."""
-    return webhook_status_changes(orders=orders)
-
-
-def webhook_steps_changed(*, steps: Iterable[ScheduledProcedureStep]) -> int:
-    """Queue "step.status_changed" for each step, as it is now; returns the messages queued."""
-    return webhook_status_changes(steps=steps)
 
 
 def webhook_status_changes(

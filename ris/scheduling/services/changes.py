@@ -28,7 +28,7 @@ from ris.scheduling.services.common import (
     step_ref,
     validated_save,
 )
-from ris.webhooks.services import webhook_orders_changed, webhook_status_changes
+from ris.webhooks.services import webhook_status_changes
 
 
 @transaction.atomic
@@ -58,7 +58,7 @@ def order_refresh_status(*, order: Order) -> None:
     """An order is in progress once a step has started, and completed (or
     discontinued, if nothing was completed) once all its steps are done with."""
     if _order_status_refreshed(order):
-        webhook_orders_changed(orders=[order])
+        webhook_status_changes(orders=[order])
 
 
 def _order_status_refreshed(order: Order) -> bool:
