@@ -1,10 +1,22 @@
 import pytest
 
 from dimse import server
+from dimse.handlers import read_ahead
 from ris.nodes.services import remote_ae_add
 from ris.web import roles
 from tests.dimse_helpers import MppsScp, free_port
 from tests.web_helpers import browser, new_page, signed_in  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(autouse=True)
+def no_last_questions(monkeypatch):
+    """Each test's DICOM service knows no modality's last worklist question,
+    as a new process does: else an earlier test's question would be read
+    ahead, and a test's first query answered with rows read before its own
+    changes (dimse.handlers.read_ahead)."""
+    monkeypatch.setattr(
+        read_ahead, "LAST_QUESTIONS", read_ahead.LastQuestions(read_ahead.KEPT_QUESTIONS)
+    )
 
 
 @pytest.fixture

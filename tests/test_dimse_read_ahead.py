@@ -21,7 +21,7 @@ from ris.scheduling.models import Station
 from tests.dimse_helpers import matches, mwl_find, scu
 from tests.factories import ScheduledProcedureStepFactory, StationFactory
 
-STATION = "CT9"  # a title no other test asks as: its last question is this file's
+STATION = "CT9"
 
 
 def station_query() -> Dataset:
