@@ -56,9 +56,10 @@ clean:
 
 # Modality Worklist latency against DCMTK wlmscpfs at 100, 1,000, 10,000 and
 # 100,000 scheduled steps, the worklist under load (50 modalities) and memory
-# over 10,000 associations, MPPS pairs and UPS event fan-out, a mixed MPPS and
-# UPS load with its connection check, and the day
-# board's cost by day size (docs/benchmarks.md; about 30 minutes in all). Needs DCMTK and a
+# over 10,000 associations, MPPS pairs and UPS event fan-out (empty, and with
+# 10,000 completed workitems and MPPS), a mixed MPPS and UPS load with its
+# connection check, and the day board's cost by day size (docs/benchmarks.md;
+# about 35 minutes in all). Needs DCMTK and a
 # PostgreSQL on 127.0.0.1:5432 where user postgres may create databases (each
 # script drops and creates only its own ris_bench* database).
 bench: $(VENV)/.installed

@@ -5,6 +5,7 @@ import secrets
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,11 +55,13 @@ def service(
     database_url: str,
     *,
     seed: tuple[str, ...] | list[str] = (),
+    prepare: Callable[[dict], None] | None = None,
     processes: int = 1,
     **settings: str,
 ):
     """A fresh benchmark database (migrated, seeded with `seed_demo *seed` if
-    given) and the RIS DICOM service on a free loopback port: (port, pid, env),
+    given, then given to `prepare` with the service's environment, if given)
+    and the RIS DICOM service on a free loopback port: (port, pid, env),
     pid the first process's. With several `processes` they share the port
     (--reuse-port) and only the first dispatches. Both are gone on leaving: the
     service stopped, the database dropped. The service logs warnings only,
@@ -82,6 +85,8 @@ def service(
     manage(env, "migrate", "--noinput", "-v", "0")
     if seed:
         manage(env, "seed_demo", *seed)
+    if prepare:
+        prepare(env)
     port = free_port()
     logs = Path(tempfile.mkdtemp(prefix="ris-bench-"))
     command = [sys.executable, "manage.py", "dimse", "--port", str(port)]

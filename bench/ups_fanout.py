@@ -14,7 +14,13 @@
    Report IN PROGRESS is taken. Prints the median of the first and of the last
    subscriber to hear it, per count, with the workitems on the worklist.
 
-    .venv/bin/python bench/ups_fanout.py [--subscribers 1,10,50] [--rounds 5] [--pairs 200]
+All of it once for each size in --backlog (0, 10,000): a fresh database
+holding that many completed workitems and as many completed MPPS
+(bench/backlog.py, through the RIS's own services) before the service
+starts, as a department's history grows.
+
+    .venv/bin/python bench/ups_fanout.py [--subscribers 1,10,50] [--rounds 5] [--pairs 200] \
+        [--backlog 0,10000]
 
 Only the database named in --database-url (its name must contain "bench") is
 dropped and created, and it is dropped at the end; only loopback is used.
@@ -45,8 +51,10 @@ sys.path.insert(0, str(PROJECT))
 from bench.dicom_clients import associate, service  # noqa: E402  (after the path is set)
 from bench.mwl_latency import (  # noqa: E402
     HOST,
+    analyze,
     free_port,
     manage,
+    run,
 )
 
 GLOBAL_SUBSCRIPTION = "1.2.840.10008.5.1.4.34.5"
@@ -272,14 +280,35 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--mpps-clients", type=int, default=10)
     parser.add_argument(
+        "--backlog",
+        default="0,10000",
+        help="completed workitems and MPPS already in the database, per run (default: 0,10000)",
+    )
+    parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/ris_bench_ups"
     )
     args = parser.parse_args()
-    # Dispatchers look at the queue every 0.2 s besides PostgreSQL's NOTIFY.
-    with service(args.database_url, RIS_OUTBOX_POLL_INTERVAL="0.2") as (port, _, env):
-        measure_mpps(port, args.pairs, args.mpps_clients)
-        counts = [int(count) for count in args.subscribers.split(",")]
-        measure_ups(port, env, counts, args.rounds)
+    counts = [int(count) for count in args.subscribers.split(",")]
+    for backlog in (int(size) for size in args.backlog.split(",")):
+        print(f"\n== {backlog:,} completed workitems and {backlog:,} completed MPPS before")
+        # Dispatchers look at the queue every 0.2 s besides PostgreSQL's NOTIFY.
+        with service(
+            args.database_url,
+            prepare=lambda env, size=backlog: fill_backlog(args.database_url, env, size),
+            RIS_OUTBOX_POLL_INTERVAL="0.2",
+        ) as (port, _, env):
+            measure_mpps(port, args.pairs, args.mpps_clients)
+            measure_ups(port, env, counts, args.rounds)
+
+
+def fill_backlog(database_url: str, env: dict, size: int) -> None:
+    """The department's history, made before the service starts and analyzed
+    (as autovacuum would have by then)."""
+    if not size:
+        return
+    filler = [sys.executable, str(PROJECT / "bench" / "backlog.py")]
+    print("  " + run([*filler, "--workitems", str(size), "--mpps", str(size)], env).strip())
+    analyze(database_url)
 
 
 if __name__ == "__main__":
