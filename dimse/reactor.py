@@ -44,7 +44,7 @@ from pynetdicom import AE, evt
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.fsm import StateMachine
-from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.pdu_primitives import A_ASSOCIATE, P_DATA
 from pynetdicom.transport import AssociationSocket
 
 from dimse.commands import COMMAND, LAST, PDV_HEADER, packed_response
@@ -692,3 +692,33 @@ class WakefulAE(AE):
         connection = GuardedSocket(assoc, address=address)
         connection.tls_args = tls_args
         return connection
+
+    def associate(self, *args, **kwargs):
+        association = super().associate(*args, **kwargs)
+        read_a_quick_rejection(association)
+        return association
+
+
+# A-ASSOCIATE-RJ results (PS3.8 Table 9-21): rejected-permanent, rejected-transient.
+REJECTED = (0x01, 0x02)
+
+
+def read_a_quick_rejection(association) -> None:
+    """Take the peer's A-ASSOCIATE-RJ that pynetdicom left unread.
+
+    Having sent its A-ASSOCIATE-RQ, pynetdicom's requestor checks that its
+    connection is still open before it reads the answer. A peer that rejects
+    at once may have answered by then, and the requestor's own DUL closed
+    the connection on reading the A-ASSOCIATE-RJ (PS3.8 Table 9-6, AE-4):
+    the association is reported aborted, the rejection (and why) unread in
+    the DUL's queue. A subscriber that does not know the RIS's AE title
+    rejects it so, and the dispatcher's log then said the connection had
+    failed.
+    """
+    if not association.is_aborted or association.acceptor.primitive is not None:
+        return
+    for primitive in list(association.dul.to_user_queue.queue):
+        if isinstance(primitive, A_ASSOCIATE) and primitive.result in REJECTED:
+            association.acceptor.primitive = primitive
+            association.is_rejected, association.is_aborted = True, False
+            return

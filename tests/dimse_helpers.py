@@ -21,6 +21,7 @@ from pynetdicom.sop_class import (
 )
 
 from dimse.dispatch import run_dicom_dispatcher
+from dimse.reactor import read_a_quick_rejection
 from ris.outbox.payloads import N_CREATE, N_SET
 
 RIS_AE_TITLE = "RIS"
@@ -35,8 +36,12 @@ def scu(calling_ae_title: str = "MODALITY") -> AE:
 
 
 def associate(address, calling_ae_title="MODALITY", called_ae_title=RIS_AE_TITLE):
+    """An association, or its rejection: read also when the RIS rejected
+    before pynetdicom's requestor looked (dimse.reactor.read_a_quick_rejection)."""
     host, port = address
-    return scu(calling_ae_title).associate(host, port, ae_title=called_ae_title)
+    association = scu(calling_ae_title).associate(host, port, ae_title=called_ae_title)
+    read_a_quick_rejection(association)
+    return association
 
 
 def mwl_find(address, identifier: Dataset, calling_ae_title="MODALITY", ae: AE | None = None):
@@ -128,9 +133,12 @@ class MppsScp:
         # once its association is freed, and a new one looked served.
         self._served = weakref.WeakSet()
         self._server = None
+        # Calling AE titles it accepts; any if empty (else it rejects at once).
+        self.known_callers: list[str] = []
 
     def start(self, *sop_classes) -> None:
         ae = AE(ae_title="PACS")
+        ae.require_calling_aet = self.known_callers
         for sop_class in sop_classes or (MPPS,):
             ae.add_supported_context(sop_class)
         handlers = [

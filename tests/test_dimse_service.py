@@ -13,6 +13,7 @@ import types
 import pytest
 from django.db import connection
 from pydicom import Dataset
+from pynetdicom import evt
 from pynetdicom.sop_class import ModalityWorklistInformationFind, Verification
 
 from dimse import reactor, server
@@ -65,6 +66,21 @@ def test_registered_ae_is_accepted_and_disabled_one_rejected(registered_only):
 def test_wrong_called_ae_title_is_rejected(dicom_service):
     assoc = associate(dicom_service, called_ae_title="NOT_THE_RIS")
     assert assoc.is_rejected
+    assert rejection(assoc) == (1, 1, CALLED_AE_NOT_RECOGNIZED)
+
+
+def test_a_rejection_that_comes_before_the_requestor_looks_is_read(dicom_service):
+    """pynetdicom's requestor checks that its connection is open before it
+    reads the answer to its A-ASSOCIATE-RQ; here it is slowed so that the
+    RIS's rejection has come, and closed the connection, by then. The RIS's
+    own requestor (WakefulAE, the dispatcher's) still reads it as a
+    rejection, and why, not as an abort."""
+    ae = reactor.WakefulAE(ae_title="MODALITY")
+    ae.add_requested_context(Verification)
+    slowed = [(evt.EVT_REQUESTED, lambda event: time.sleep(0.2))]
+    host, port = dicom_service
+    assoc = ae.associate(host, port, ae_title="NOT_THE_RIS", evt_handlers=slowed)
+    assert (assoc.is_rejected, assoc.is_aborted) == (True, False)
     assert rejection(assoc) == (1, 1, CALLED_AE_NOT_RECOGNIZED)
 
 

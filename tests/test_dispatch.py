@@ -151,6 +151,17 @@ def test_a_destination_that_is_down_is_tried_again_later(pacs, pacs_ae):
     assert f"No association with PACS (127.0.0.1:{pacs.port})" in str(error)
 
 
+def test_a_destination_that_rejects_the_ris_says_why_and_is_tried_again_later(pacs, pacs_ae):
+    """A PACS not told of the RIS's AE title rejects it at once (PS3.8
+    Table 9-21: rejected-permanent, service-user, calling AE title not
+    recognized): the error says so, not that the connection failed."""
+    pacs.known_callers = ["SOMEONE_ELSE"]
+    pacs.start()
+    error = delivery_error(dicom_message(N_CREATE, "1.2.3", mpps_created("1.2.3")))
+    assert not error.permanent
+    assert "rejected (result 1, source 1, reason 3)" in str(error)
+
+
 def test_a_destination_without_the_sop_class_is_tried_again_later(pacs, pacs_ae):
     """A PACS not (yet) set up for MPPS is a configuration to fix; the queue waits."""
     pacs.start(Verification)
