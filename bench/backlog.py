@@ -76,10 +76,10 @@ def completed_mpps() -> None:
     mpps_set(sop_instance_uid=uid, modifications=mpps_completed())
 
 
-def age_history() -> int:
+def age_history() -> None:
     """Completed a day before: out of the worklist, kept for audit."""
     completed = Workitem.objects.filter(created_by="BENCH", final_at__isnull=False)
-    return completed.update(final_at=F("final_at") - timedelta(days=1))
+    completed.update(final_at=F("final_at") - timedelta(days=1))
 
 
 def fill_share(workitems: int, mpps: int) -> None:

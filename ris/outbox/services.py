@@ -91,9 +91,9 @@ def _first_due(channel: str, destination: str | None, now: datetime) -> Outbound
     """
     alias = router.db_for_write(OutboundMessage)
     sql, params, times = _claim_statement(alias, channel, destination)
-    params, now = list(params), connections[alias].ops.adapt_datetimefield_value(now)
+    params, claim_time = list(params), connections[alias].ops.adapt_datetimefield_value(now)
     for index in times:
-        params[index] = now
+        params[index] = claim_time
     return next(iter(OutboundMessage.objects.db_manager(alias).raw(sql, params)), None)
 
 

@@ -1,9 +1,9 @@
 """Queueing webhooks: one outbox message per change for each client with a callback URL.
 
-Call webhook_status_changes inside the transaction of the change, as the outbox requires: the
-messages are committed with the change or rolled back with it, and each
-client's queue (channel "webhook", destination "api-client:<key>") holds the
-changes in the order they were made.
+Call webhook_status_changes inside the transaction of the change, as the
+outbox requires: the messages are committed with the change or rolled back
+with it, and each client's queue (channel "webhook", destination
+"api-client:<key>") holds the changes in the order they were made.
 """
 
 from collections.abc import Iterable
